@@ -1,0 +1,142 @@
+"""Reads, validates and resolves the stack's configuration, once, before any resource is declared.
+
+The stack kind follows from its config: ``tier:environment`` makes a tier stack; every other stack is
+a sandbox for one git branch, which needs no stack file at all. Every problem found is reported in
+one :class:`ConfigError`, each naming its ``namespace:key``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import ValidationError
+
+from components.config.errors import ConfigError, ConfigProblem
+from components.config.model import ConfigModel, problems_from_validation
+from components.config.sandbox import SandboxConfig
+from components.config.source import namespace_values
+from components.config.tier import TierConfig
+from components.gitinfo import GitCheckout, read_checkout
+from components.naming import SandboxNames, sandbox_names
+
+SANDBOX = "sandbox"
+TIER = "tier"
+_Model = TypeVar("_Model", bound=ConfigModel)
+
+
+@dataclass(frozen=True)
+class SandboxStackConfig:
+    """A sandbox stack's config with every git-derived default filled in."""
+
+    config: SandboxConfig
+    git_branch: str
+    branch_is_explicit: bool
+    """True when ``sandbox:branch`` was set; the branch guard then trusts it over the checkout."""
+    commit: str | None
+    owner: str
+    names: SandboxNames
+    checkout: GitCheckout
+
+
+@dataclass(frozen=True)
+class TierStackConfig:
+    """A tier stack's config."""
+
+    config: TierConfig
+
+
+StackConfig = SandboxStackConfig | TierStackConfig
+
+
+def load_stack_config(
+    raw: Mapping[str, Any],
+    secret_keys: set[str],
+    project_dir: Path,
+    checkout_reader: Callable[[Path], GitCheckout] = read_checkout,
+) -> StackConfig:
+    """Validates the raw ``namespace:key`` map into a tier or sandbox stack config.
+
+    Raises:
+        ConfigError: one or more keys are invalid; every one is listed.
+    """
+    sandbox_values = namespace_values(raw, SANDBOX)
+    tier_values = namespace_values(raw, TIER)
+    if "environment" in tier_values:
+        misplaced = [
+            ConfigProblem(
+                f"{SANDBOX}:{key}", "sandbox keys do not apply to a tier stack (it sets tier:environment)"
+            )
+            for key in sandbox_values
+        ]
+        return TierStackConfig(_validate(TIER, TierConfig, tier_values, secret_keys, misplaced))
+    misplaced = [
+        ConfigProblem(
+            f"{TIER}:{key}",
+            "tier keys apply only to tier stacks, which set tier:environment to dev, stage or prod",
+        )
+        for key in tier_values
+    ]
+    config = _validate(SANDBOX, SandboxConfig, sandbox_values, secret_keys, misplaced)
+    return _resolve_sandbox(config, checkout_reader(project_dir / config.git_dir))
+
+
+def _validate(
+    namespace: str,
+    model: type[_Model],
+    values: dict[str, Any],
+    secret_keys: set[str],
+    problems: list[ConfigProblem],
+) -> _Model:
+    try:
+        validated = model.model_validate(values)
+    except ValidationError as error:
+        raise ConfigError(
+            [*problems, *problems_from_validation(namespace, model, error, secret_keys)]
+        ) from None
+    if problems:
+        raise ConfigError(problems)
+    return validated
+
+
+def _resolve_sandbox(config: SandboxConfig, checkout: GitCheckout) -> SandboxStackConfig:
+    problems = []
+    branch = config.branch or checkout.branch
+    if branch is None:
+        problems.append(
+            ConfigProblem(
+                "sandbox:branch",
+                f"not set, and {checkout.directory!r} has no branch checked out (detached HEAD or not a "
+                "git repository); set it with `pulumi config set sandbox:branch <git-branch>`",
+            )
+        )
+    owner = config.owner or checkout.user_email
+    if owner is None:
+        problems.append(
+            ConfigProblem(
+                "sandbox:owner",
+                "not set, and git has no user.email; "
+                "set it with `pulumi config set sandbox:owner <you@example.com>`",
+            )
+        )
+    if config.image is None and checkout.commit is None:
+        problems.append(
+            ConfigProblem(
+                "sandbox:image",
+                f"not set, and {checkout.directory!r} has no git commit to tag the tier's code image with; "
+                "set it with `pulumi config set sandbox:image <repository>:<tag>`",
+            )
+        )
+    if problems or branch is None or owner is None:
+        raise ConfigError(problems)
+    return SandboxStackConfig(
+        config=config,
+        git_branch=branch,
+        branch_is_explicit=config.branch is not None,
+        commit=checkout.commit,
+        owner=owner,
+        names=sandbox_names(branch),
+        checkout=checkout,
+    )
