@@ -246,6 +246,24 @@ def run_program(
     Raises:
         ProgramFailed: the program raised; carries the error and what was declared before it.
     """
+    return run_under_mocks(
+        _run_main, stack, config, stack_outputs=stack_outputs, computed=computed, preview=preview
+    )
+
+
+def run_under_mocks(
+    program: Callable[[], Any],
+    stack: str = "test",
+    config: Mapping[str, Any] | None = None,
+    *,
+    stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
+    computed: Mapping[str, Computed] | None = None,
+    preview: bool = False,
+) -> ProgramRun:
+    """Runs ``program`` (e.g. a lambda declaring one component) under mocks, like ``run_program``.
+
+    Exports made with ``pulumi.export`` inside ``program`` come back as ``run.outputs``.
+    """
     mocks = ProgramMocks(stack_outputs or {}, computed or {})
     monitor = RecordingMonitor(mocks)
     records: list[logging.LogRecord] = []
@@ -265,13 +283,17 @@ def run_program(
     flat, secret_keys = layered_config(stack, config or {})
     pulumi.runtime.set_all_config(flat, secret_keys)
     try:
-        _sync_await(run_pulumi_func(_run_main))
+        _sync_await(run_pulumi_func(lambda: _call(program)))
         outputs, secret_outputs = _resolve_outputs()
     except Exception as error:
         raise ProgramFailed(error, monitor.declared) from error
     finally:
         pulumi.runtime.set_all_config({}, [])
     return ProgramRun(stack, monitor.declared, outputs, secret_outputs, records)
+
+
+def _call(program: Callable[[], Any]) -> None:
+    program()
 
 
 def _run_main() -> None:
