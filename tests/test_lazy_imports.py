@@ -11,21 +11,18 @@ from tests.conftest import PROJECT_ROOT
 _PROBE = """
 import json, sys
 from tests.conftest import run_program
-from tests.test_program_foundation import LEASE, simulated_lease
+from tests.sandbox_support import LEASE, TIER_OUTPUTS, simulated_lease
 run = run_program("bob-x", {"sandbox:branch": "feature/x", "sandbox:owner": "bob@example.com",
                             "sandbox:image": "registry.example.com/pipeline:abc123"},
-                  computed={LEASE: simulated_lease}, stack_outputs=STACK_OUTPUTS)
+                  computed={LEASE: simulated_lease}, stack_outputs=TIER_OUTPUTS)
 print(json.dumps({"namespace": run.outputs["namespace"],
                   "aws": sorted(m for m in sys.modules if m.startswith("pulumi_aws"))}))
 """
 
 
 def test_sandbox_stack_never_imports_pulumi_aws() -> None:
-    from tests.test_program_foundation import TIER_OUTPUTS
-
-    probe = _PROBE.replace("STACK_OUTPUTS", repr(TIER_OUTPUTS))
     result = subprocess.run(
-        [sys.executable, "-c", probe], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
+        [sys.executable, "-c", _PROBE], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
     )
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["namespace"].startswith("sbx-feature-x")

@@ -10,23 +10,9 @@ from typing import Any
 import pytest
 
 from components.naming import sandbox_names
-from components.sandbox.lease import SandboxLeaseProvider
-from tests.conftest import ProgramFailed, ProgramRun, run_program
-
-LEASE = "pulumi-python:dynamic/sandbox:Lease"
-# What a sandbox reads from its tier stack (filled in by the tier's contract as it grows).
-TIER_OUTPUTS: dict[str, dict[str, Any]] = {}
-
-
-def simulated_lease(args: Any) -> dict[str, Any]:
-    """Runs the lease provider's real create, as the engine would on first `pulumi up`."""
-    return dict(SandboxLeaseProvider().create(dict(args.inputs)).outs or {})
-
-
-def sandbox(config: dict[str, Any], checkout: Path | None = None) -> ProgramRun:
-    if checkout is not None:
-        config = {"sandbox:gitDir": str(checkout), **config}
-    return run_program("alice-feature-x", config, computed={LEASE: simulated_lease})
+from tests.conftest import ProgramFailed, run_program
+from tests.sandbox_support import LEASE, TIER_OUTPUTS, simulated_lease
+from tests.sandbox_support import sandbox_run as sandbox
 
 
 def test_sandbox_outputs_from_the_checkout(git_checkout: Callable[..., Path]) -> None:
@@ -56,7 +42,7 @@ def test_explicit_branch_owner_and_ttl_win_over_git(git_checkout: Callable[..., 
 
 def refused(stack: str, config: dict[str, Any]) -> ProgramFailed:
     with pytest.raises(ProgramFailed) as failure:
-        run_program(stack, config, computed={LEASE: simulated_lease})
+        run_program(stack, config, computed={LEASE: simulated_lease}, stack_outputs=TIER_OUTPUTS)
     assert failure.value.resources == [], "a resource was declared before validation finished"
     return failure.value
 

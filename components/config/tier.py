@@ -46,6 +46,47 @@ class TierVersions(ConfigModel):
     minio: Version = Field(description="MinIO image tag (local platform)")
 
 
+class LakeFSTierConfig(ConfigModel):
+    """The lakeFS server and the pipeline repository it serves."""
+
+    repository: str = Field(
+        default="pipeline", pattern=r"^[a-z0-9][a-z0-9-]{2,62}$", description="repository name"
+    )
+    default_branch: str = Field(
+        default="main", pattern=r"^\w[-\w]*$", description="the repository's protected production branch"
+    )
+    endpoint: str = Field(
+        default="http://127.0.0.1:8000",
+        pattern=r"^https?://[^\s/]+(/.*)?$",
+        description="URL this machine reaches lakeFS at during `pulumi up` (ingress, or a port-forward)",
+    )
+    replicas: int = Field(default=1, ge=1, le=10, description="lakeFS server replicas")
+
+
+class DagsterTierConfig(ConfigModel):
+    """The production pipeline's code location, which sandboxes replace with their branch's build."""
+
+    code_image_repository: str = Field(
+        default="ghcr.io/example/pipeline",
+        pattern=r"^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*$",
+        description="image repository (no tag) the pipeline's CI pushes one tag per commit to",
+    )
+    code_image_tag: str = Field(
+        default="main", pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", description="tag prod runs"
+    )
+
+
+class StorageSizes(ConfigModel):
+    """Sizes and retention of stateful pieces; they grow dev -> prod through the stack files."""
+
+    postgres_volume: str = Field(default="5Gi", description="local Postgres volume")
+    object_store_volume: str = Field(default="20Gi", description="local MinIO volume")
+    backup_retention_days: int = Field(default=1, ge=0, le=35, description="aws: RDS backup retention")
+    noncurrent_version_days: int = Field(
+        default=7, ge=1, le=3650, description="aws: days S3 keeps overwritten object versions"
+    )
+
+
 class TierConfig(ConfigModel):
     """Every ``tier:*`` key."""
 
@@ -56,3 +97,16 @@ class TierConfig(ConfigModel):
         default=None, description="stack whose running versions bound this one's (prod: stage)"
     )
     kubernetes: KubernetesConfig = Field(default_factory=KubernetesConfig, description="cluster access")
+    namespace: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",
+        description="namespace of the tier's workloads; default pipeline-<environment>",
+    )
+    protect: bool = Field(default=False, description="protect every stateful resource from deletion")
+    lakefs: LakeFSTierConfig = Field(default_factory=LakeFSTierConfig, description="lakeFS settings")
+    dagster: DagsterTierConfig = Field(default_factory=DagsterTierConfig, description="code location")
+    sizes: StorageSizes = Field(default_factory=StorageSizes, description="sizes and retention")
+
+    @property
+    def resolved_namespace(self) -> str:
+        return self.namespace or f"pipeline-{self.environment.value}"

@@ -1,4 +1,9 @@
-"""The Sandbox component: root of every per-branch sandbox stack."""
+"""The Sandbox component: root of every per-branch sandbox stack.
+
+It reads the tier's contract, then declares, all in the sandbox's own namespace: the namespace with
+its caps and isolation, the lakeFS credentials Secret and wiring ConfigMap for pipeline code, the
+zero-copy lakeFS branch, and an isolated Dagster running the branch's code.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pulumi
+import pulumi_kubernetes as k8s
 
+from components.cluster import kubernetes_provider
 from components.config import SandboxStackConfig
 from components.sandbox.lease import SandboxLease
+from components.sandbox.place import ANNOTATION_PREFIX, SandboxPlace, SandboxPlaceArgs
+from components.sandbox.tier_link import TierLink, link_tier
+from components.stackref import qualify_stack_name
+
+CREDENTIALS_SECRET = "lakefs-credentials"  # noqa: S105 - a Secret object name, not a password
+WIRING_CONFIG_MAP = "pipeline-wiring"
 
 
 @dataclass(frozen=True)
@@ -24,13 +37,35 @@ class Sandbox(pulumi.ComponentResource):
 
     expires_at: pulumi.Output[str]
     """When the sandbox should be reclaimed (first creation + ttl), ISO 8601 with UTC offset."""
+    source_ref: pulumi.Output[str]
+    """The lakeFS ref the data snapshot was taken from."""
 
     def __init__(self, name: str, args: SandboxArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("pipeline-sandbox:sandbox:Sandbox", name, None, opts)
-        self._settings = args.settings
+        self._settings = settings = args.settings
+        self._names = settings.names
+        tier_stack = qualify_stack_name(settings.config.tier, pulumi.get_organization(), pulumi.get_project())
+        self.tier = link_tier(f"{name}-tier", tier_stack, opts=pulumi.ResourceOptions(parent=self))
         self.lease = self._create_lease(name)
         self.expires_at = self.lease.expiresAt
         self.expires_at.apply(self._warn_if_expired)
+        self.source_ref = (
+            pulumi.Output.from_input(settings.config.source_ref)
+            if settings.config.source_ref
+            else self.tier.get("lakefsDefaultBranch")
+        )
+        # Nothing touches the cluster until the tier's contract checks out.
+        self.provider = kubernetes_provider(
+            f"{name}-kubernetes",
+            settings.config.kubernetes,
+            gate=self.tier.ready,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        in_cluster = pulumi.ResourceOptions(parent=self, provider=self.provider)
+        self.place = self._create_place(name, in_cluster)
+        namespaced = pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[self.place]))
+        self._create_credentials(name, self.tier, namespaced)
+        self._create_wiring(name, self.tier, namespaced)
         self.register_outputs(self.stack_outputs())
 
     def _create_lease(self, name: str) -> SandboxLease:
@@ -44,21 +79,85 @@ class Sandbox(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
+    def _create_place(self, name: str, opts: pulumi.ResourceOptions) -> SandboxPlace:
+        settings = self._settings
+        labels = {
+            "app.kubernetes.io/part-of": "pipeline-sandbox",
+            "app.kubernetes.io/managed-by": "pulumi",
+            f"{ANNOTATION_PREFIX}/kind": "sandbox",
+            f"{ANNOTATION_PREFIX}/sandbox": self._names.label_value,
+        }
+        annotations: dict[str, pulumi.Input[str]] = {
+            f"{ANNOTATION_PREFIX}/git-branch": settings.git_branch,
+            f"{ANNOTATION_PREFIX}/owner": settings.owner,
+            f"{ANNOTATION_PREFIX}/expires-at": self.expires_at,
+            f"{ANNOTATION_PREFIX}/tier": self.tier.stack,
+            f"{ANNOTATION_PREFIX}/lakefs-branch": self._names.lakefs_branch,
+        }
+        if settings.commit:
+            annotations[f"{ANNOTATION_PREFIX}/git-commit"] = settings.commit
+        return SandboxPlace(
+            f"{name}-place",
+            SandboxPlaceArgs(
+                namespace=self._names.namespace,
+                labels=labels,
+                annotations=annotations,
+                quota=settings.config.quota,
+            ),
+            opts=opts,
+        )
+
+    def _create_credentials(
+        self, name: str, tier: TierLink, opts: pulumi.ResourceOptions
+    ) -> k8s.core.v1.Secret:
+        # Pipeline code gets lakeFS credentials only through this Secret, never as plain env values.
+        return k8s.core.v1.Secret(
+            f"{name}-lakefs-credentials",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=CREDENTIALS_SECRET, namespace=self._names.namespace),
+            type="Opaque",
+            string_data={
+                "LAKEFS_ACCESS_KEY_ID": tier.secret("lakefsAccessKeyId"),
+                "LAKEFS_SECRET_ACCESS_KEY": tier.secret("lakefsSecretAccessKey"),
+            },
+            opts=opts,
+        )
+
+    def wiring(self) -> dict[str, pulumi.Input[str]]:
+        """The plain part of the wiring contract every code location and run pod receives."""
+        return {
+            "LAKEFS_ENDPOINT": self.tier.get("lakefsInternalEndpoint"),
+            "LAKEFS_REPOSITORY": self.tier.get("lakefsRepository"),
+            "LAKEFS_BRANCH": self._names.lakefs_branch,
+            "HIVE_METASTORE_URI": self.tier.get("metastoreUri"),
+            "PIPELINE_SANDBOX": self._names.namespace,
+            "PIPELINE_GIT_BRANCH": self._settings.git_branch,
+        }
+
+    def _create_wiring(
+        self, name: str, tier: TierLink, opts: pulumi.ResourceOptions
+    ) -> k8s.core.v1.ConfigMap:
+        return k8s.core.v1.ConfigMap(
+            f"{name}-wiring",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=WIRING_CONFIG_MAP, namespace=self._names.namespace),
+            data=self.wiring(),
+            opts=opts,
+        )
+
     def _warn_if_expired(self, expires_at: str | None) -> None:
         if expires_at and datetime.fromisoformat(expires_at) <= datetime.now(UTC):
             pulumi.log.warn(
-                f"sandbox {self._settings.names.namespace} expired at {expires_at}; reclaim it with "
+                f"sandbox {self._names.namespace} expired at {expires_at}; reclaim it with "
                 "`pulumi destroy`, or extend it with `pulumi config set sandbox:ttl <longer>`",
                 self,
             )
 
     def stack_outputs(self) -> dict[str, Any]:
         """The stack outputs of a sandbox stack (camelCase, the contract users script against)."""
-        names = self._settings.names
         return {
             "gitBranch": self._settings.git_branch,
-            "lakefsBranch": names.lakefs_branch,
-            "namespace": names.namespace,
+            "lakefsBranch": self._names.lakefs_branch,
+            "sourceRef": self.source_ref,
+            "namespace": self._names.namespace,
             "owner": self._settings.owner,
             "expiresAt": self.expires_at,
         }

@@ -1,0 +1,54 @@
+"""Shared inputs for sandbox program tests: a deployed prod tier's outputs and simulated providers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from components.sandbox.lease import SandboxLeaseProvider
+from tests.conftest import ProgramRun, SecretValue, run_program
+
+LEASE = "pulumi-python:dynamic/sandbox:Lease"
+PROD_TIER = "organization/pipeline-sandbox/prod"
+ACCESS_KEY_ID = "AKIAPRODTIERKEY00001"
+SECRET_ACCESS_KEY = "prod-tier-secret-value-never-shown"
+
+# What a deployed prod tier exports (the tier's output contract, README "Tier outputs").
+PROD_TIER_OUTPUTS: dict[str, Any] = {
+    "environment": "prod",
+    "namespace": "pipeline-prod",
+    "versions": {"lakefs": "1.84.0", "dagster": "1.13.28", "postgres": "16.4"},
+    "lakefsEndpoint": "https://lakefs.example.com",
+    "lakefsInternalEndpoint": "http://lakefs.pipeline-prod.svc.cluster.local:80",
+    "lakefsRepository": "pipeline",
+    "lakefsDefaultBranch": "main",
+    "lakefsAccessKeyId": SecretValue(ACCESS_KEY_ID),
+    "lakefsSecretAccessKey": SecretValue(SECRET_ACCESS_KEY),
+    "metastoreUri": "thrift://metastore.pipeline-prod.svc.cluster.local:9083",
+    "codeImageRepository": "registry.example.com/pipeline",
+}
+TIER_OUTPUTS = {PROD_TIER: PROD_TIER_OUTPUTS}
+
+
+def simulated_lease(args: Any) -> dict[str, Any]:
+    """Runs the lease provider's real create, as the engine would on first `pulumi up`."""
+    return dict(SandboxLeaseProvider().create(dict(args.inputs)).outs or {})
+
+
+def sandbox_run(
+    config: dict[str, Any],
+    checkout: Path | None = None,
+    *,
+    stack: str = "alice-feature-x",
+    tier_outputs: dict[str, dict[str, Any]] | None = None,
+    computed: dict[str, Any] | None = None,
+) -> ProgramRun:
+    """Runs the program as a sandbox stack against a deployed prod tier."""
+    if checkout is not None:
+        config = {"sandbox:gitDir": str(checkout), **config}
+    return run_program(
+        stack,
+        config,
+        stack_outputs=TIER_OUTPUTS if tier_outputs is None else tier_outputs,
+        computed={LEASE: simulated_lease, **(computed or {})},
+    )
