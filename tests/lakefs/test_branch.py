@@ -105,6 +105,7 @@ def test_read_reports_head_moves(lakefs: LakeFSTarget) -> None:
     read = BranchProvider().read(created.id, created.outs)
 
     assert read.id == created.id
+    assert read.outs is not None
     assert read.outs["headCommit"] == new_head
     assert read.outs["sourceCommit"] == created.outs["sourceCommit"]
 
@@ -124,6 +125,7 @@ def test_read_reports_a_branch_deleted_out_of_band_as_gone(lakefs: LakeFSTarget)
 def test_read_after_import_uses_the_id(lakefs: LakeFSTarget) -> None:
     repo = lakefs.new_repo()
     read = BranchProvider().read(f"{repo}/main", {"connection": lakefs.connection()})
+    assert read.outs is not None
     assert read.outs["branch"] == "main"
     assert read.outs["headCommit"] == lakefs.head(repo, "main")
 
