@@ -91,7 +91,7 @@ class BranchProtectionProvider(LakeFSProvider):
 
 def _get(s: Session, repo: str) -> tuple[list[str], str | None]:
     response = s.call(
-        s.where("reading branch protection rules of", repo),
+        s.where("reading branch protection rules", repo),
         s.repositories.get_branch_protection_rules_with_http_info,
         repo,
         idempotent=True,
@@ -102,7 +102,7 @@ def _get(s: Session, repo: str) -> tuple[list[str], str | None]:
 
 def _apply(s: Session, repo: str, add: Sequence[str], remove: Sequence[str]) -> None:
     """Read-modify-write the rules with If-Match, re-reading on 412."""
-    where = s.where("updating branch protection rules of", repo)
+    where = s.where("updating branch protection rules", repo)
     for _ in range(MAX_ATTEMPTS):
         current, etag = _get(s, repo)
         wanted = [p for p in current if p not in remove] + [p for p in add if p not in current]
