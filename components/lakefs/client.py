@@ -201,10 +201,11 @@ class Uncommitted:
 def _reason(exc: urllib3.exceptions.HTTPError) -> str:
     """A short cause without the URL's query or any header."""
     inner = getattr(exc, "reason", None) or exc
-    if isinstance(inner, urllib3.exceptions.TimeoutError):
-        return "timed out"
+    # NewConnectionError subclasses ConnectTimeoutError in urllib3 2.x: test it first.
     if isinstance(inner, urllib3.exceptions.NewConnectionError):
         return "connection refused or host unknown"
+    if isinstance(inner, urllib3.exceptions.TimeoutError):
+        return "timed out"
     if isinstance(inner, urllib3.exceptions.ProtocolError):
         return "connection dropped"
     return type(inner).__name__
