@@ -72,21 +72,6 @@ class ConnectionSettings:
         return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
-def connection_failures(props: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """Validate a `connection` property without touching the network; (property, reason) pairs."""
-    conn = props.get("connection")
-    if not isinstance(conn, Mapping):
-        return [("connection", "connection (endpoint, accessKeyId, secretAccessKey) is required")]
-    failures = []
-    endpoint = conn.get("endpoint")
-    if isinstance(endpoint, str) and urlsplit(endpoint).scheme not in ("http", "https"):
-        failures.append(("connection.endpoint", "endpoint must be an http:// or https:// URL"))
-    for key in ("endpoint", "accessKeyId", "secretAccessKey"):
-        if conn.get(key) in (None, ""):
-            failures.append((f"connection.{key}", f"connection.{key} is required"))
-    return failures
-
-
 class Session:
     """One lakeFS API client for the duration of one provider method (a context manager)."""
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import pulumi.dynamic as dyn
 from pulumi.runtime import rpc
 
-from components.lakefs.client import ConnectionSettings, Session, connection_failures
+from components.lakefs.client import ConnectionSettings, Session
 
 BRANCH_ID = re.compile(r"^\w[-\w]*$", re.ASCII)
 REPOSITORY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{2,62}$")
@@ -68,6 +69,27 @@ def changed_keys(olds: Mapping[str, Any], news: Mapping[str, Any], ignore: Itera
     skip = {"__provider", *ignore}
     keys = {key for key in news if key not in skip}
     return {key for key in keys if olds.get(key) != news.get(key)}
+
+
+def connection_failures(props: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Validate a `connection` property without touching the network; (property, reason) pairs."""
+    conn = props.get("connection")
+    if _unknown(conn):
+        return []  # computed from other resources: checked when known, at update time
+    if not isinstance(conn, Mapping):
+        return [("connection", "connection (endpoint, accessKeyId, secretAccessKey) is required")]
+    failures = []
+    endpoint = conn.get("endpoint")
+    if (
+        isinstance(endpoint, str)
+        and not _unknown(endpoint)
+        and urlsplit(endpoint).scheme not in ("http", "https")
+    ):
+        failures.append(("connection.endpoint", "endpoint must be an http:// or https:// URL"))
+    for key in ("endpoint", "accessKeyId", "secretAccessKey"):
+        if conn.get(key) in (None, ""):
+            failures.append((f"connection.{key}", f"connection.{key} is required"))
+    return failures
 
 
 def _unknown(value: Any) -> bool:

@@ -254,3 +254,10 @@ def test_archive_tag_ids_are_valid_lakefs_branch_style_ids() -> None:
     tag = archive_tag_id("sbx-feature_x", datetime(2026, 11, 25, 11, 15, tzinfo=UTC))
     assert tag == "archive-sbx-feature_x-20261125T111500Z"
     assert re.fullmatch(r"\w[-\w]*", tag)
+
+
+def test_check_accepts_values_unknown_during_preview() -> None:
+    from pulumi.runtime import rpc
+
+    props = {"connection": rpc.UNKNOWN, "repository": rpc.UNKNOWN, "branch": "sbx", "sourceRef": rpc.UNKNOWN}
+    assert BranchProvider().check({}, props).failures == []
