@@ -191,8 +191,8 @@ class FakeLakeFS:
         self.branch(repo, name)
         if name == repo.default_branch:
             raise ApiError(403, "cannot delete default branch: operation not permitted")
-        if repo.protected(name):
-            raise ApiError(403, "cannot write to protected branch")
+        # lakeFS v1.84 checks only the default branch (and read-only repositories) here; protection
+        # rules there block staging writes and commits, not deletes (`pkg/api/controller.go`).
         del repo.branches[name]
 
     def list_refs(self, repo_name: str, kind: str, after: str, amount: int) -> dict[str, Any]:
