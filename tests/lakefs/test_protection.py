@@ -118,5 +118,5 @@ def test_writes_to_a_protected_branch_get_403(lakefs: LakeFSTarget) -> None:
     repo = lakefs.new_repo()
     BranchProtectionProvider().create(lakefs.props(repository=repo, patterns=["main"]))
 
-    with pytest.raises(lakefs_sdk.ForbiddenException):
+    with pytest.raises(lakefs_sdk.exceptions.ForbiddenException):
         lakefs.stage(repo, "main", "x.txt")
