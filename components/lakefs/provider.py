@@ -7,7 +7,7 @@ no client, socket or credential; `session(props)` builds a fresh client inside e
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -64,18 +64,16 @@ class LakeFSProvider(dyn.ResourceProvider):
         )
 
 
-def changed_keys(olds: Mapping[str, Any], news: Mapping[str, Any], ignore: Iterable[str] = ()) -> set[str]:
+def changed_keys(olds: Mapping[str, Any], news: Mapping[str, Any]) -> set[str]:
     """Input keys whose value differs between the old state and the new inputs."""
-    skip = {"__provider", *ignore}
-    keys = {key for key in news if key not in skip}
-    return {key for key in keys if olds.get(key) != news.get(key)}
+    return {key for key in news if key != "__provider" and olds.get(key) != news.get(key)}
 
 
 def connection_failures(props: Mapping[str, Any]) -> list[tuple[str, str]]:
     """Validate a `connection` property without touching the network; (property, reason) pairs."""
     conn = props.get("connection")
     if _unknown(conn):
-        return []  # computed from other resources: checked when known, at update time
+        return []  # computed by another resource; `pulumi up` checks again once it is known
     if not isinstance(conn, Mapping):
         return [("connection", "connection (endpoint, accessKeyId, secretAccessKey) is required")]
     failures = []
