@@ -1,0 +1,38 @@
+"""lakeFS as Pulumi resources: dynamic providers on `lakefs-sdk`.
+
+Resources (type tokens `pulumi-python:dynamic/lakefs:<Type>`), each `(name, args, opts)`:
+
+- `Repository(name, RepositoryArgs(connection, name, storage_namespace, default_branch="main",
+  force_destroy=False))`: outputs `name`, `storage_namespace`, `default_branch`, `creation_date`.
+- `Branch(name, BranchArgs(connection, repository, branch, source_ref, discard_uncommitted=False,
+  archive=True))`: outputs `source_commit` (pinned snapshot), `head_commit` (refreshed on read).
+- `BranchProtection(name, BranchProtectionArgs(connection, repository, patterns))`: output `patterns`.
+- `Tag(name, TagArgs(connection, repository, tag, ref))`: output `commit_id`.
+
+All take a `LakeFSConnection(endpoint, access_key_id, secret_access_key)`; the secret stays a Pulumi
+secret. Failures raise subclasses of `errors.LakeFSError`.
+"""
+
+from components.lakefs.branch import Branch, BranchArgs, BranchProvider
+from components.lakefs.connection import LakeFSConnection
+from components.lakefs.errors import LakeFSError
+from components.lakefs.protection import BranchProtection, BranchProtectionArgs, BranchProtectionProvider
+from components.lakefs.repository import Repository, RepositoryArgs, RepositoryProvider
+from components.lakefs.tag import Tag, TagArgs, TagProvider
+
+__all__ = [
+    "Branch",
+    "BranchArgs",
+    "BranchProtection",
+    "BranchProtectionArgs",
+    "BranchProtectionProvider",
+    "BranchProvider",
+    "LakeFSConnection",
+    "LakeFSError",
+    "Repository",
+    "RepositoryArgs",
+    "RepositoryProvider",
+    "Tag",
+    "TagArgs",
+    "TagProvider",
+]

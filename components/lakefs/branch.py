@@ -1,0 +1,238 @@
+"""`Branch`: a lakeFS branch pinned to a snapshot of a source ref, with a safe delete.
+
+Usage (from a component)::
+
+    branch = Branch(f"{name}-branch", BranchArgs(
+        connection=conn, repository="lake", branch="sbx-feature-x", source_ref="main",
+        discard_uncommitted=False, archive=True), pulumi.ResourceOptions(parent=self))
+    branch.source_commit  # the commit the branch was created at
+    branch.head_commit    # the branch head, refreshed by `pulumi refresh`
+
+Create resolves `source_ref` (branch, tag or commit) to a commit and branches from that commit, so the
+sandbox sees a fixed snapshot. An existing branch is adopted only when it sits at that commit with no
+uncommitted changes. Changing repository, branch or source_ref replaces the branch (old one deleted
+first, through the safe delete).
+
+Safe delete: uncommitted changes stop the delete (with a count, a few paths and what to do) unless
+`discard_uncommitted`; unless `archive` is false, the head is tagged `archive-<branch>-<UTC time>`
+first so committed work stays reachable. lakeFS v1.x accepts "/" in tag ids, but older servers
+validated tag ids like branch ids (no "/"), and a "/" must travel %2F-encoded in URL paths, which some
+proxies rewrite; a dash-separated id is valid everywhere. A branch or repository already gone counts
+as deleted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+import lakefs_sdk
+import pulumi
+import pulumi.dynamic as dyn
+
+from components.lakefs import errors
+from components.lakefs.client import Session
+from components.lakefs.connection import LakeFSConnection, LakeFSResource
+from components.lakefs.provider import (
+    BRANCH_ID,
+    REPOSITORY_ID,
+    LakeFSProvider,
+    Rule,
+    is_str,
+    matches,
+    resource_id,
+)
+
+ARCHIVE_PREFIX = "archive-"
+
+
+def archive_tag_id(branch: str, now: datetime | None = None) -> str:
+    """Tag id that archives `branch`'s head, e.g. "archive-sbx-x-20261125T111500Z"."""
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    return f"{ARCHIVE_PREFIX}{branch}-{stamp}"
+
+
+@dataclass(frozen=True)
+class BranchArgs:
+    """Inputs of a `Branch`.
+
+    Args:
+        connection: Where lakeFS is and how to log in.
+        repository: Repository id.
+        branch: Branch id (letters, digits, "_" and "-", not starting with "-").
+        source_ref: Branch, tag or commit to branch from; resolved once, at create.
+        discard_uncommitted: Let delete drop uncommitted changes instead of failing.
+        archive: Tag the head before delete so committed work stays reachable.
+    """
+
+    connection: LakeFSConnection
+    repository: pulumi.Input[str]
+    branch: pulumi.Input[str]
+    source_ref: pulumi.Input[str]
+    discard_uncommitted: pulumi.Input[bool] = False
+    archive: pulumi.Input[bool] = True
+
+
+class BranchProvider(LakeFSProvider):
+    """CRUD of one lakeFS branch; see the module docstring for the semantics."""
+
+    rules: ClassVar[tuple[Rule, ...]] = (
+        ("repository", matches(REPOSITORY_ID), "must match ^[a-z0-9][a-z0-9-]{2,62}$"),
+        ("branch", matches(BRANCH_ID), "must match ^\\w[-\\w]*$ (no '/', '.' or spaces)"),
+        ("sourceRef", is_str, "must be a branch, tag or commit id"),
+        ("discardUncommitted", lambda v: isinstance(v, bool), "must be true or false"),
+        ("archive", lambda v: isinstance(v, bool), "must be true or false"),
+    )
+    defaults: ClassVar[dict[str, Any]] = {"discardUncommitted": False, "archive": True}
+    replace_keys: ClassVar[tuple[str, ...]] = ("repository", "branch", "sourceRef")
+
+    def create(self, props: dict[str, Any]) -> dyn.CreateResult:
+        repo, branch = props["repository"], props["branch"]
+        with self.session(props) as s:
+            commit = s.resolve_commit(repo, props["sourceRef"])
+            if s.branch_head(repo, branch) is None:
+                try:
+                    s.call(
+                        s.where("creating branch", repo, branch),
+                        s.branches.create_branch,
+                        repo,
+                        lakefs_sdk.BranchCreation(name=branch, source=commit, hidden=None),
+                        idempotent=False,
+                    )
+                except errors.LakeFSConflictError:
+                    _adopt(s, repo, branch, commit)  # created concurrently
+            else:
+                _adopt(s, repo, branch, commit)
+        outs = {**props, "sourceCommit": commit, "headCommit": commit}
+        return dyn.CreateResult(resource_id(repo, branch), outs)
+
+    def read(self, id_: str, props: dict[str, Any]) -> dyn.ReadResult:
+        repo, branch = _identity(id_, props)
+        with self.session(props) as s:
+            head = s.branch_head(repo, branch)
+        if head is None:
+            return dyn.ReadResult(None, {})
+        return dyn.ReadResult(id_, {**props, "repository": repo, "branch": branch, "headCommit": head})
+
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dyn.UpdateResult:
+        # Only non-replacing inputs change here (flags, connection); refresh the head on the way.
+        with self.session(news) as s:
+            head = s.branch_head(news["repository"], news["branch"])
+        if head is None:
+            raise errors.LakeFSNotFoundError(
+                f"branch '{news['branch']}' in repository '{news['repository']}' is gone; "
+                "run `pulumi refresh` to drop it from the state, then `pulumi up` to recreate it"
+            )
+        return dyn.UpdateResult({**news, "sourceCommit": olds.get("sourceCommit"), "headCommit": head})
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        repo, branch = _identity(id_, props)
+        with self.session(props) as s:
+            head = s.branch_head(repo, branch)
+            if head is None:
+                pulumi.log.info(f"lakeFS branch '{branch}' in repository '{repo}' is already gone")
+                return
+            if not props.get("discardUncommitted", False):
+                _refuse_if_uncommitted(s, repo, branch)
+            if props.get("archive", True):
+                _archive(s, repo, branch, head)
+            # Not found here means deleted concurrently (or by our own retried DELETE): goal met.
+            with contextlib.suppress(errors.LakeFSNotFoundError):
+                s.call(
+                    s.where("deleting branch", repo, branch),
+                    s.branches.delete_branch,
+                    repo,
+                    branch,
+                    idempotent=True,
+                )
+
+
+def _identity(id_: str, props: dict[str, Any]) -> tuple[str, str]:
+    """(repository, branch) from the state, or from the id on `Branch.get`/import."""
+    if props.get("repository") and props.get("branch"):
+        return props["repository"], props["branch"]
+    repo, _, branch = id_.partition("/")
+    return repo, branch
+
+
+def _adopt(s: Session, repo: str, branch: str, commit: str) -> None:
+    """Take over an existing branch only if it is exactly what create would have made."""
+    head = s.branch_head(repo, branch)
+    where = s.where("adopting existing branch", repo, branch).describe()
+    if head != commit:
+        raise errors.LakeFSConflictError(
+            f"{where} refused: branch '{branch}' already exists at commit {head}, not at the source "
+            f"commit {commit}; delete or rename that branch, or choose another branch name"
+        )
+    pending = s.uncommitted(repo, branch, limit=1)
+    if pending.count:
+        raise errors.LakeFSConflictError(
+            f"{where} refused: branch '{branch}' already exists and has uncommitted changes "
+            f"(e.g. {', '.join(pending.sample)}); commit or reset them, or choose another branch name"
+        )
+    pulumi.log.info(f"adopted existing lakeFS branch '{branch}' in repository '{repo}' at {commit}")
+
+
+def _refuse_if_uncommitted(s: Session, repo: str, branch: str) -> None:
+    pending = s.uncommitted(repo, branch)
+    if not pending.count:
+        return
+    count = f"more than {pending.count}" if pending.capped else str(pending.count)
+    raise errors.UncommittedChangesError(
+        f"refusing to delete lakeFS branch '{branch}' in repository '{repo}' at "
+        f"{s.settings.display_endpoint}: it has {count} uncommitted change(s), e.g. "
+        f"{', '.join(pending.sample)}. Commit them (e.g. `lakectl commit lakefs://{repo}/{branch} -m ...`), "
+        "or set `sandbox:discardUncommitted` to true and run `pulumi up` (so the flag reaches the "
+        "state) before deleting again"
+    )
+
+
+def _archive(s: Session, repo: str, branch: str, head: str) -> str:
+    tag = archive_tag_id(branch)
+    try:
+        s.call(
+            s.where("creating archive tag", repo, tag),
+            s.tags.create_tag,
+            repo,
+            lakefs_sdk.TagCreation(id=tag, ref=head),
+            idempotent=False,
+        )
+    except errors.LakeFSConflictError:
+        # Same branch archived twice within a second (e.g. a retried delete): fine if same commit.
+        existing = s.call(s.where("reading tag", repo, tag), s.tags.get_tag, repo, tag, idempotent=True)
+        if existing.commit_id != head:
+            raise
+    pulumi.log.info(
+        f"archived lakeFS branch '{branch}' in repository '{repo}': head {head} is tagged '{tag}'"
+    )
+    return tag
+
+
+class Branch(LakeFSResource, module="lakefs", name="Branch"):
+    """A lakeFS branch created from a pinned snapshot of a source ref."""
+
+    repository: pulumi.Output[str]
+    """Repository id."""
+    branch: pulumi.Output[str]
+    """Branch id."""
+    source_ref: pulumi.Output[str]
+    """The ref the branch was created from, as given."""
+    source_commit: pulumi.Output[str]
+    """Commit `source_ref` resolved to at create: the pinned snapshot."""
+    head_commit: pulumi.Output[str]
+    """Current head of the branch (updated by refresh)."""
+
+    def __init__(self, name: str, args: BranchArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        props = {
+            "connection": args.connection.to_props(),
+            "repository": args.repository,
+            "branch": args.branch,
+            "source_ref": args.source_ref,
+            "discard_uncommitted": args.discard_uncommitted,
+            "archive": args.archive,
+            "source_commit": None,
+            "head_commit": None,
+        }
+        super().__init__(BranchProvider(), name, props, opts)

@@ -1,0 +1,342 @@
+"""In-memory lakeFS: repositories, commits, branches with staged changes, tags, protection rules.
+
+Mirrors lakeFS's behaviour as the swagger spec (v1.84.0) and the controller describe it: validation
+rules, status codes and error bodies. The HTTP layer (`server.py`) only routes to these methods.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import itertools
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+BRANCH_ID = re.compile(r"^\w[-\w]*$", re.ASCII)
+REPOSITORY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{2,62}$")
+STORAGE_NAMESPACE = re.compile(r"^(s3|gs|https?|mem|local|transient)://.*$")
+# `graveler.ValidateTagID`: git-check-ref-format rules, "~" allowed.
+_BAD_TAG = re.compile(r"(^@$)|(\.$)|(\.lock$)|(/$)|(\.\.)|(//)|(@\{)|[\^:?*\[\\\x00-\x20]")
+
+
+class ApiError(Exception):
+    """An error answer: HTTP status and the `message` of lakeFS's Error body."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _not_found(what: str) -> ApiError:
+    return ApiError(404, f"{what}: not found")
+
+
+@dataclass
+class Commit:
+    id: str
+    parents: list[str]
+    message: str
+    tree: dict[str, str]
+    creation_date: int
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "parents": self.parents,
+            "committer": "admin",
+            "message": self.message,
+            "creation_date": self.creation_date,
+            "meta_range_id": hashlib.sha256(repr(sorted(self.tree.items())).encode()).hexdigest(),
+            "metadata": self.metadata,
+            "generation": 0,
+            "version": 1,
+        }
+
+
+@dataclass
+class Branch:
+    head: str
+    staged: dict[str, str | None] = field(default_factory=dict)
+    """path -> checksum, or None for a staged delete."""
+
+
+@dataclass
+class Repo:
+    id: str
+    storage_namespace: str
+    default_branch: str
+    creation_date: int
+    commits: dict[str, Commit] = field(default_factory=dict)
+    branches: dict[str, Branch] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    protection: list[str] = field(default_factory=list)
+    protection_version: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "creation_date": self.creation_date,
+            "default_branch": self.default_branch,
+            "storage_namespace": self.storage_namespace,
+            "read_only": False,
+        }
+
+    @property
+    def protection_etag(self) -> str:
+        return hashlib.sha256(f"{self.id}:{self.protection_version}".encode()).hexdigest()
+
+    def protected(self, branch: str) -> bool:
+        return any(fnmatch.fnmatchcase(branch, pattern) for pattern in self.protection)
+
+
+def paginate(items: list[Any], key: str, after: str, amount: int) -> tuple[list[Any], dict[str, Any]]:
+    """lakeFS pagination over items sorted by `key`: `after` is exclusive, `amount` <= 1000."""
+    amount = 100 if amount < 0 else min(amount, 1000)
+    rest = [item for item in items if item[key] > after]
+    page = rest[:amount]
+    has_more = len(rest) > amount
+    pagination = {
+        "has_more": has_more,
+        "next_offset": page[-1][key] if has_more and page else "",
+        "results": len(page),
+        "max_per_page": 1000,
+    }
+    return page, pagination
+
+
+class FakeLakeFS:
+    """The whole fake server state; every public method is one API operation (thread-safe)."""
+
+    def __init__(self, access_key_id: str, secret_access_key: str) -> None:
+        self.credentials = (access_key_id, secret_access_key)
+        self.repos: dict[str, Repo] = {}
+        self.lock = threading.RLock()
+        self._ids = itertools.count(1)
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def repo(self, name: str) -> Repo:
+        if name not in self.repos:
+            raise _not_found("repository not found")
+        return self.repos[name]
+
+    def _new_commit(self, repo: Repo, parents: list[str], message: str, tree: dict[str, str]) -> Commit:
+        seed = f"{repo.id}:{next(self._ids)}:{message}:{parents}"
+        commit = Commit(hashlib.sha256(seed.encode()).hexdigest(), parents, message, tree, int(time.time()))
+        repo.commits[commit.id] = commit
+        return commit
+
+    def resolve(self, repo: Repo, ref: str) -> Commit:
+        """Branch, tag or (full) commit id to its commit; 404 when none."""
+        if ref in repo.branches:
+            return repo.commits[repo.branches[ref].head]
+        if ref in repo.tags:
+            return repo.commits[repo.tags[ref]]
+        if ref in repo.commits:
+            return repo.commits[ref]
+        raise _not_found("ref not found")
+
+    def branch(self, repo: Repo, name: str) -> Branch:
+        if name not in repo.branches:
+            raise _not_found("branch not found")
+        return repo.branches[name]
+
+    # -- repositories ----------------------------------------------------------------------------
+    def create_repository(self, body: dict[str, Any]) -> dict[str, Any]:
+        name, namespace = body.get("name", ""), body.get("storage_namespace", "")
+        default = body.get("default_branch") or "main"
+        if not REPOSITORY_ID.match(name):
+            raise ApiError(400, "argument name: invalid value: validation error")
+        if not STORAGE_NAMESPACE.match(namespace):
+            raise ApiError(400, "argument storage_namespace: invalid value: validation error")
+        if not BRANCH_ID.match(default):
+            raise ApiError(400, "argument default_branch: invalid value: validation error")
+        if name in self.repos:
+            raise ApiError(409, "repository already exists: not unique")
+        if any(r.storage_namespace == namespace for r in self.repos.values()):
+            raise ApiError(400, f"storage namespace already in use: {namespace}")
+        repo = Repo(name, namespace, default, int(time.time()))
+        initial = self._new_commit(repo, [], "Repository created", {})
+        repo.branches[default] = Branch(initial.id)
+        self.repos[name] = repo
+        return repo.to_json()
+
+    def delete_repository(self, name: str) -> None:
+        self.repo(name)
+        del self.repos[name]
+
+    def list_repositories(self, after: str, amount: int) -> dict[str, Any]:
+        items = [r.to_json() for r in sorted(self.repos.values(), key=lambda r: r.id)]
+        page, pagination = paginate(items, "id", after, amount)
+        return {"pagination": pagination, "results": page}
+
+    # -- branches --------------------------------------------------------------------------------
+    def create_branch(self, repo_name: str, body: dict[str, Any]) -> str:
+        repo = self.repo(repo_name)
+        name, source = body.get("name", ""), body.get("source", "")
+        if not BRANCH_ID.match(name):
+            raise ApiError(400, "argument branch: invalid value: validation error")
+        commit = self.resolve(repo, source)
+        if name in repo.branches:
+            raise ApiError(409, "branch already exists: not unique")
+        repo.branches[name] = Branch(commit.id)
+        return commit.id
+
+    def delete_branch(self, repo_name: str, name: str) -> None:
+        repo = self.repo(repo_name)
+        self.branch(repo, name)
+        if name == repo.default_branch:
+            raise ApiError(403, "cannot delete default branch: operation not permitted")
+        # lakeFS v1.84 checks only the default branch (and read-only repositories) here; protection
+        # rules there block staging writes and commits, not deletes (`pkg/api/controller.go`).
+        del repo.branches[name]
+
+    def list_refs(self, repo_name: str, kind: str, after: str, amount: int) -> dict[str, Any]:
+        repo = self.repo(repo_name)
+        refs = {n: b.head for n, b in repo.branches.items()} if kind == "branches" else dict(repo.tags)
+        items = [{"id": n, "commit_id": c} for n, c in sorted(refs.items())]
+        page, pagination = paginate(items, "id", after, amount)
+        return {"pagination": pagination, "results": page}
+
+    def stage(self, repo_name: str, branch: str, path: str, content: bytes = b"x") -> dict[str, Any]:
+        """Upload an object to a branch (uncommitted until `commit`)."""
+        repo = self.repo(repo_name)
+        staged = self.branch(repo, branch)
+        if repo.protected(branch):
+            raise ApiError(403, "cannot write to protected branch")
+        checksum = hashlib.md5(content).hexdigest()
+        staged.staged[path] = checksum
+        return {
+            "path": path,
+            "path_type": "object",
+            "physical_address": f"{repo.storage_namespace}/data/{checksum}",
+            "checksum": checksum,
+            "size_bytes": len(content),
+            "mtime": int(time.time()),
+        }
+
+    def uncommitted(self, repo_name: str, branch: str, after: str, amount: int) -> dict[str, Any]:
+        repo = self.repo(repo_name)
+        b = self.branch(repo, branch)
+        committed = repo.commits[b.head].tree
+        items = []
+        for path, checksum in sorted(b.staged.items()):
+            kind = "removed" if checksum is None else ("changed" if path in committed else "added")
+            items.append({"type": kind, "path": path, "path_type": "object"})
+        page, pagination = paginate(items, "path", after, amount)
+        return {"pagination": pagination, "results": page}
+
+    def commit(self, repo_name: str, branch: str, body: dict[str, Any]) -> dict[str, Any]:
+        repo = self.repo(repo_name)
+        b = self.branch(repo, branch)
+        if repo.protected(branch):
+            raise ApiError(403, "cannot write to protected branch")
+        if not body.get("message"):
+            raise ApiError(400, "argument message: required value: validation error")
+        if not b.staged and not body.get("allow_empty"):
+            raise ApiError(400, "commit: no changes")
+        tree = dict(repo.commits[b.head].tree)
+        for path, checksum in b.staged.items():
+            if checksum is None:
+                tree.pop(path, None)
+            else:
+                tree[path] = checksum
+        commit = self._new_commit(repo, [b.head], body["message"], tree)
+        commit.metadata = dict(body.get("metadata") or {})
+        b.head, b.staged = commit.id, {}
+        return commit.to_json()
+
+    # -- commits and refs ------------------------------------------------------------------------
+    def get_commit(self, repo_name: str, commit_id: str) -> dict[str, Any]:
+        return self.resolve(self.repo(repo_name), commit_id).to_json()
+
+    def log_commits(self, repo_name: str, ref: str, after: str, amount: int) -> dict[str, Any]:
+        repo = self.repo(repo_name)
+        commit: Commit | None = self.resolve(repo, ref)
+        chain = []
+        while commit is not None:
+            chain.append(commit.to_json())
+            commit = repo.commits[commit.parents[0]] if commit.parents else None
+        if after:
+            ids = [c["id"] for c in chain]
+            chain = chain[ids.index(after) + 1 :] if after in ids else []
+        amount = 100 if amount < 0 else min(amount, 1000)
+        has_more = len(chain) > amount
+        page = chain[:amount]
+        pagination = {
+            "has_more": has_more,
+            "next_offset": page[-1]["id"] if has_more else "",
+            "results": len(page),
+            "max_per_page": 1000,
+        }
+        return {"pagination": pagination, "results": page}
+
+    def _ancestors(self, repo: Repo, commit_id: str) -> list[str]:
+        order, queue = [], [commit_id]
+        while queue:
+            current = queue.pop(0)
+            if current not in order:
+                order.append(current)
+                queue.extend(repo.commits[current].parents)
+        return order
+
+    def diff_refs(self, repo_name: str, left: str, right: str, kind: str, after: str, amount: int) -> Any:
+        repo = self.repo(repo_name)
+        left_commit, right_commit = self.resolve(repo, left), self.resolve(repo, right)
+        base = left_commit
+        if kind != "two_dot":  # three_dot: compare right against the merge base
+            left_line = set(self._ancestors(repo, left_commit.id))
+            merge_base = next((c for c in self._ancestors(repo, right_commit.id) if c in left_line), None)
+            base = repo.commits[merge_base] if merge_base else Commit("", [], "", {}, 0)
+        items = []
+        for path in sorted(set(base.tree) | set(right_commit.tree)):
+            old, new = base.tree.get(path), right_commit.tree.get(path)
+            if old == new:
+                continue
+            kind_ = "added" if old is None else ("removed" if new is None else "changed")
+            items.append({"type": kind_, "path": path, "path_type": "object"})
+        page, pagination = paginate(items, "path", after, amount)
+        return {"pagination": pagination, "results": page}
+
+    # -- tags ------------------------------------------------------------------------------------
+    def create_tag(self, repo_name: str, body: dict[str, Any]) -> dict[str, Any]:
+        repo = self.repo(repo_name)
+        tag, ref = body.get("id", ""), body.get("ref", "")
+        if not tag or _BAD_TAG.search(tag):
+            raise ApiError(400, "argument id: invalid value: validation error")
+        commit = self.resolve(repo, ref)
+        if tag in repo.tags and not body.get("force"):
+            raise ApiError(409, "tag already exists: not unique")
+        repo.tags[tag] = commit.id
+        return {"id": tag, "commit_id": commit.id}
+
+    def get_tag(self, repo_name: str, tag: str) -> dict[str, Any]:
+        repo = self.repo(repo_name)
+        if tag not in repo.tags:
+            raise _not_found("tag not found")
+        return {"id": tag, "commit_id": repo.tags[tag]}
+
+    def delete_tag(self, repo_name: str, tag: str) -> None:
+        repo = self.repo(repo_name)
+        if tag not in repo.tags:
+            raise _not_found("tag not found")
+        del repo.tags[tag]
+
+    # -- branch protection -----------------------------------------------------------------------
+    def get_protection(self, repo_name: str) -> tuple[list[dict[str, str]], str]:
+        repo = self.repo(repo_name)
+        return [{"pattern": p} for p in repo.protection], repo.protection_etag
+
+    def set_protection(self, repo_name: str, rules: list[dict[str, Any]], if_match: str | None) -> None:
+        repo = self.repo(repo_name)
+        if if_match is not None and if_match != repo.protection_etag:
+            raise ApiError(412, "precondition failed: branch protection rules changed")
+        patterns = [rule.get("pattern", "") for rule in rules]
+        if any(not p for p in patterns):
+            raise ApiError(400, "argument pattern: required value: validation error")
+        repo.protection = patterns
+        repo.protection_version += 1
