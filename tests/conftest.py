@@ -280,6 +280,9 @@ def run_under_mocks(
         logger=logger,
         organization=ORGANIZATION,
     )
+    # As pulumi.runtime.test does: a previous failed run may leave outputs that would fail this one.
+    pulumi_settings.SETTINGS.rpc_manager.clear()
+    pulumi_settings.SETTINGS.outputs.clear()
     flat, secret_keys = layered_config(stack, config or {})
     pulumi.runtime.set_all_config(flat, secret_keys)
     try:

@@ -9,6 +9,8 @@ from components.sandbox.lease import SandboxLeaseProvider
 from tests.conftest import ProgramRun, SecretValue, run_program
 
 LEASE = "pulumi-python:dynamic/sandbox:Lease"
+LAKEFS_BRANCH = "pulumi-python:dynamic/lakefs:Branch"
+SOURCE_COMMIT = "c0ffee" + "0" * 58
 PROD_TIER = "organization/pipeline-sandbox/prod"
 ACCESS_KEY_ID = "AKIAPRODTIERKEY00001"
 SECRET_ACCESS_KEY = "prod-tier-secret-value-never-shown"
@@ -28,6 +30,11 @@ PROD_TIER_OUTPUTS: dict[str, Any] = {
     "codeImageRepository": "registry.example.com/pipeline",
 }
 TIER_OUTPUTS = {PROD_TIER: PROD_TIER_OUTPUTS}
+
+
+def created_branch(args: Any) -> dict[str, Any]:
+    """What the Branch provider's create returns: the source resolved to a commit."""
+    return {"sourceCommit": SOURCE_COMMIT, "headCommit": SOURCE_COMMIT}
 
 
 def simulated_lease(args: Any) -> dict[str, Any]:
@@ -50,5 +57,5 @@ def sandbox_run(
         stack,
         config,
         stack_outputs=TIER_OUTPUTS if tier_outputs is None else tier_outputs,
-        computed={LEASE: simulated_lease, **(computed or {})},
+        computed={LEASE: simulated_lease, LAKEFS_BRANCH: created_branch, **(computed or {})},
     )

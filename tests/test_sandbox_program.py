@@ -14,6 +14,7 @@ from tests.sandbox_support import (
     PROD_TIER,
     PROD_TIER_OUTPUTS,
     SECRET_ACCESS_KEY,
+    SOURCE_COMMIT,
     TIER_OUTPUTS,
     sandbox_run,
 )
@@ -136,3 +137,28 @@ def test_secret_tier_outputs_are_never_printed_in_contract_errors() -> None:
         sandbox_run(BASE, tier_outputs={PROD_TIER: outputs})
     assert SECRET_ACCESS_KEY not in str(failure.value.error)
     assert TIER_OUTPUTS  # the shared fixture itself stays untouched
+
+
+def test_data_is_a_lakefs_branch_of_the_tiers_repository_pinned_at_creation() -> None:
+    run = sandbox_run({**BASE, "sandbox:discardUncommitted": True, "sandbox:archive": False})
+    branch = run.one("pulumi-python:dynamic/lakefs:Branch")
+    assert branch.inputs["repository"] == "pipeline"
+    assert branch.inputs["branch"] == NAMES.lakefs_branch
+    assert branch.inputs["sourceRef"] == "main"
+    assert (branch.inputs["discardUncommitted"], branch.inputs["archive"]) == (True, False)
+    assert branch.inputs["connection"]["endpoint"] == PROD_TIER_OUTPUTS["lakefsEndpoint"]
+    assert "connection" in branch.secret_inputs
+    assert run.outputs["sourceCommit"] == SOURCE_COMMIT
+    wiring = run.one("kubernetes:core/v1:ConfigMap", "sandbox-wiring")
+    assert wiring.inputs["data"]["LAKEFS_SOURCE_COMMIT"] == SOURCE_COMMIT
+
+
+def test_destroy_defaults_keep_data_safe() -> None:
+    branch = sandbox_run(BASE).one("pulumi-python:dynamic/lakefs:Branch")
+    assert (branch.inputs["discardUncommitted"], branch.inputs["archive"]) == (False, True)
+
+
+def test_a_git_branch_named_main_gets_its_own_lakefs_branch() -> None:
+    run = sandbox_run({**BASE, "sandbox:branch": "main"})
+    branch = run.one("pulumi-python:dynamic/lakefs:Branch")
+    assert branch.inputs["branch"] == "sbx-main" != PROD_TIER_OUTPUTS["lakefsDefaultBranch"]

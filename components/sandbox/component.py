@@ -16,6 +16,7 @@ import pulumi_kubernetes as k8s
 
 from components.cluster import kubernetes_provider
 from components.config import SandboxStackConfig
+from components.lakefs import Branch, BranchArgs, LakeFSConnection
 from components.sandbox.lease import SandboxLease
 from components.sandbox.place import ANNOTATION_PREFIX, SandboxPlace, SandboxPlaceArgs
 from components.sandbox.tier_link import TierLink, link_tier
@@ -39,6 +40,8 @@ class Sandbox(pulumi.ComponentResource):
     """When the sandbox should be reclaimed (first creation + ttl), ISO 8601 with UTC offset."""
     source_ref: pulumi.Output[str]
     """The lakeFS ref the data snapshot was taken from."""
+    source_commit: pulumi.Output[str]
+    """The commit the sandbox's lakeFS branch was created at (the pinned snapshot)."""
 
     def __init__(self, name: str, args: SandboxArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("pipeline-sandbox:sandbox:Sandbox", name, None, opts)
@@ -54,6 +57,8 @@ class Sandbox(pulumi.ComponentResource):
             if settings.config.source_ref
             else self.tier.get("lakefsDefaultBranch")
         )
+        self.data = self._create_data_branch(name)
+        self.source_commit = self.data.source_commit
         # Nothing touches the cluster until the tier's contract checks out.
         self.provider = kubernetes_provider(
             f"{name}-kubernetes",
@@ -79,6 +84,29 @@ class Sandbox(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
+    def _create_data_branch(self, name: str) -> Branch:
+        # Zero-copy: a lakeFS branch is a pointer to a commit, whatever the data's size. Destroy goes
+        # through the provider's safe delete (refuses uncommitted changes, archives the head).
+        config = self._settings.config
+        connection = LakeFSConnection(
+            endpoint=self.tier.get("lakefsEndpoint"),
+            access_key_id=self.tier.secret("lakefsAccessKeyId"),
+            secret_access_key=self.tier.secret("lakefsSecretAccessKey"),
+        )
+        return Branch(
+            f"{name}-data",
+            BranchArgs(
+                connection=connection,
+                repository=self.tier.get("lakefsRepository"),
+                branch=self._names.lakefs_branch,
+                source_ref=self.source_ref,
+                discard_uncommitted=config.discard_uncommitted,
+                archive=config.archive,
+            ),
+            # The lease's branch guard runs first: a foreign checkout must not touch the data.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.lease]),
+        )
+
     def _create_place(self, name: str, opts: pulumi.ResourceOptions) -> SandboxPlace:
         settings = self._settings
         labels = {
@@ -93,6 +121,7 @@ class Sandbox(pulumi.ComponentResource):
             f"{ANNOTATION_PREFIX}/expires-at": self.expires_at,
             f"{ANNOTATION_PREFIX}/tier": self.tier.stack,
             f"{ANNOTATION_PREFIX}/lakefs-branch": self._names.lakefs_branch,
+            f"{ANNOTATION_PREFIX}/source-commit": self.source_commit,
         }
         if settings.commit:
             annotations[f"{ANNOTATION_PREFIX}/git-commit"] = settings.commit
@@ -128,6 +157,7 @@ class Sandbox(pulumi.ComponentResource):
             "LAKEFS_ENDPOINT": self.tier.get("lakefsInternalEndpoint"),
             "LAKEFS_REPOSITORY": self.tier.get("lakefsRepository"),
             "LAKEFS_BRANCH": self._names.lakefs_branch,
+            "LAKEFS_SOURCE_COMMIT": self.source_commit,
             "HIVE_METASTORE_URI": self.tier.get("metastoreUri"),
             "PIPELINE_SANDBOX": self._names.namespace,
             "PIPELINE_GIT_BRANCH": self._settings.git_branch,
@@ -157,6 +187,7 @@ class Sandbox(pulumi.ComponentResource):
             "gitBranch": self._settings.git_branch,
             "lakefsBranch": self._names.lakefs_branch,
             "sourceRef": self.source_ref,
+            "sourceCommit": self.source_commit,
             "namespace": self._names.namespace,
             "owner": self._settings.owner,
             "expiresAt": self.expires_at,
