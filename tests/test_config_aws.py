@@ -9,7 +9,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from components.config.aws import AwsRdsConfig, AwsTierConfig
+from components.config.aws import AwsRdsConfig, AwsTierConfig, rds_engine_version_problem
 from components.config.model import ConfigModel, problems_from_validation
 from tests.conftest import PROJECT_ROOT
 
@@ -108,3 +108,11 @@ def test_cross_field_rules_name_the_keys_involved() -> None:
 def test_every_problem_is_reported_at_once() -> None:
     found = problems(example(vpcId="nope", bucketPrefix="UPPER", rds={"multiAz": "sometimes"}))
     assert {"tier:aws.vpcId", "tier:aws.bucketPrefix", "tier:aws.rds.multiAz"} <= set(found)
+
+
+@pytest.mark.parametrize(
+    ("version", "ok"), [("16.4", True), ("17.2", True), ("16", False), ("16.4-alpine", False)]
+)
+def test_rds_engine_version_is_major_dot_minor(version: str, ok: bool) -> None:
+    # For the lead's TierConfig rule on tier:versions.postgres when the platform is aws.
+    assert (rds_engine_version_problem(version) is None) is ok

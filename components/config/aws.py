@@ -31,6 +31,7 @@ _KMS_KEY_ARN = re.compile(
 _BUCKET_PREFIX = re.compile(r"^[a-z0-9][a-z0-9-]{2,36}$")
 _RESERVED_BUCKET_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 _INSTANCE_CLASS = re.compile(r"^db\.[a-z0-9-]+\.[a-z0-9]+$")
+RDS_ENGINE_VERSION = re.compile(r"^(?P<major>[0-9]{2,})\.[0-9]+$")
 
 
 def _pattern(regex: re.Pattern[str], example: str) -> AfterValidator:
@@ -60,6 +61,13 @@ def ingress_cidr_problem(value: str) -> str | None:
     if network.prefixlen == 0:
         return f"a /0 block opens the database to every address; name the cluster's CIDR, got {value!r}"
     return None
+
+
+def rds_engine_version_problem(value: str) -> str | None:
+    """Why ``value`` is not an RDS Postgres engine version (``<major>.<minor>``), or None."""
+    if RDS_ENGINE_VERSION.match(value):
+        return None
+    return f"expected an RDS Postgres engine version <major>.<minor> such as 16.4, got {value!r}"
 
 
 def _ingress_cidr(value: str) -> str:

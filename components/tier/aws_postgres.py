@@ -22,10 +22,9 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components.config.aws import ingress_cidr_problem
+from components.config.aws import RDS_ENGINE_VERSION, ingress_cidr_problem, rds_engine_version_problem
 
 PORT = 5432
-_ENGINE_VERSION = re.compile(r"^(?P<major>[0-9]{2,})\.[0-9]+$")
 _USERNAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _RESERVED_USERNAMES = {"postgres", "rdsadmin", "admin", "rdsrepladmin", "public"}
 
@@ -76,10 +75,9 @@ class RdsPostgresArgs:
         problems = [p for p in map(ingress_cidr_problem, self.allowed_cidrs) if p]
         if not self.allowed_cidrs and not self.allowed_security_group_ids:
             problems.append("give allowed_cidrs or allowed_security_group_ids; nothing could connect")
-        if not _ENGINE_VERSION.match(self.engine_version):
-            problems.append(
-                f"engine_version must be <major>.<minor> such as 16.4, got {self.engine_version!r}"
-            )
+        version_problem = rds_engine_version_problem(self.engine_version)
+        if version_problem:
+            problems.append(f"engine_version: {version_problem}")
         if len(self.subnet_ids) < 2:
             problems.append("subnet_ids needs at least two subnets (RDS requires two AZs)")
         if not 1 <= self.backup_retention_days <= 35:
@@ -92,7 +90,7 @@ class RdsPostgresArgs:
     @property
     def parameter_group_family(self) -> str:
         """The parameter group family of the engine's major version, e.g. ``postgres16``."""
-        match = _ENGINE_VERSION.match(self.engine_version)
+        match = RDS_ENGINE_VERSION.match(self.engine_version)
         assert match is not None  # checked in __post_init__
         return f"postgres{match.group('major')}"
 

@@ -17,8 +17,8 @@ import pulumi_aws as aws
 from components.config.aws import issuer_host_path
 
 # lakeFS's documented minimal permissions (docs.lakefs.io, "Prepare your AWS S3 bucket"). No
-# DeleteObject/DeleteObjectVersion: the lakeFS server never deletes data; garbage collection is a
-# separate job with its own credentials, so a compromised server cannot erase history.
+# DeleteObject/DeleteObjectVersion: the lakeFS server does not delete objects (garbage collection is a
+# separate job needing its own grant), so a compromised server cannot erase committed history.
 LAKEFS_OBJECT_ACTIONS = (
     "s3:GetObject",
     "s3:PutObject",
