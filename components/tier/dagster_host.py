@@ -1,0 +1,266 @@
+"""A Dagster host: the official ``dagster`` Helm chart, pinned to the Dagster version, in one namespace.
+
+Creates the Postgres password Secret the chart reads (``global.postgresqlSecretName``, key
+``postgresql-password``; the chart's own generated Secret is off) and the chart itself
+(``helm.v4.Chart``). The chart brings the webserver, the daemon with the ``QueuedRunCoordinator``, the
+``K8sRunLauncher`` and one code location (the ``dagster-user-deployments`` subchart).
+
+Used by the shared tier and, one instance per namespace, by every sandbox, so nothing here is
+tier-specific. Everything the chart creates is namespaced (ServiceAccount, Role, RoleBinding,
+ConfigMaps, Deployments, Services): instances in different namespaces cannot collide.
+
+Value names follow ``helm/dagster/values.schema.json`` and the subchart's templates in
+dagster-io/dagster; :data:`SCHEMA_KEY_PATHS` in the tests records the paths read there.
+
+Schedules and sensors: the chart (and Dagster's instance config) has no switch that turns them off:
+``dagsterDaemon.schedules``/``sensors`` only tune threads, and the daemon always runs its sensor loop.
+What keeps them off is Dagster's default: an instigator runs only once started, or if its code
+declares ``default_status=RUNNING``. A fresh host has nothing started, so the flags reach the code
+location (and, through it, every run pod) as ``PIPELINE_SANDBOX_SCHEDULES_ENABLED`` and
+``PIPELINE_SANDBOX_SENSORS_ENABLED`` (``"true"``/``"false"``), which pipeline code must use to pick
+its ``default_status``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.tier.chart_common import PART_OF, ContainerResources, RunAs, opaque_secret, require_dns_label
+
+CHART = "dagster"
+CHART_REPOSITORY = "https://dagster-io.github.io/helm"
+WEBSERVER_NAME = "dagster-webserver"
+WEBSERVER_PORT = 80
+PASSWORD_KEY = "postgresql-password"  # noqa: S105 - a key name the chart reads
+SCHEDULES_ENV = "PIPELINE_SANDBOX_SCHEDULES_ENABLED"
+SENSORS_ENV = "PIPELINE_SANDBOX_SENSORS_ENABLED"
+
+
+@dataclass(frozen=True)
+class CodeLocation:
+    """The one code location the host serves (a gRPC server from the pipeline image)."""
+
+    name: str
+    image_repository: str
+    image_tag: str
+    grpc_args: tuple[str, ...]
+    """Arguments of ``dagster api grpc``, e.g. ``("-m", "pipeline.definitions")``."""
+    env: Mapping[str, str] = field(default_factory=dict)
+    """Plain (non-secret) environment of the code server and of every run pod."""
+    env_secrets: tuple[str, ...] = ()
+    """Names of Secrets whose keys become environment of the code server and of every run pod."""
+    port: int = 3030
+    resources: ContainerResources = field(default_factory=ContainerResources)
+
+
+@dataclass(frozen=True)
+class PostgresConnection:
+    """Run, event and schedule storage in an external Postgres database."""
+
+    host: pulumi.Input[str]
+    username: str
+    database: str
+    password: pulumi.Input[str]
+    """Stored only in the Secret this component creates."""
+    port: int = 5432
+    params: Mapping[str, str] = field(default_factory=dict)
+    """libpq parameters, e.g. ``{"sslmode": "require"}``."""
+
+
+@dataclass(frozen=True)
+class DagsterHostArgs:
+    """Inputs of :class:`DagsterHost`."""
+
+    namespace: pulumi.Input[str]
+    dagster_version: str
+    """Chart version, which also pins the Dagster images (``tier:versions.dagster``)."""
+    code_location: CodeLocation
+    postgres: PostgresConnection
+    release_name: str = "dagster"
+    """Helm release name and name prefix of every object; must contain ``dagster`` (see below)."""
+    job_namespace: pulumi.Input[str] | None = None
+    """Namespace of run Jobs; unset means ``namespace``, the only one the chart grants RBAC in."""
+    schedules: bool = False
+    sensors: bool = False
+    max_concurrent_runs: int = 4
+    create_rbac: bool = True
+    """Let the chart create its (namespaced) Role and RoleBinding for launching run Jobs."""
+    webserver_resources: ContainerResources = field(default_factory=ContainerResources)
+    daemon_resources: ContainerResources = field(default_factory=ContainerResources)
+    run_resources: ContainerResources = field(
+        default_factory=lambda: ContainerResources("250m", "512Mi", "2", "4Gi")
+    )
+    """Requests and limits of every run pod's container."""
+    # Dagster's images write to their home and /tmp, so the root filesystem stays writable.
+    run_as: RunAs = field(default_factory=lambda: RunAs(read_only_root_filesystem=False))
+    chart_repository: str = CHART_REPOSITORY
+
+
+class DagsterHost(pulumi.ComponentResource):
+    """Dagster webserver, daemon and one code location from the official chart."""
+
+    webserver_service: pulumi.Output[str]
+    """Name of the webserver Service."""
+    webserver_port: pulumi.Output[int]
+    """Port of the webserver Service."""
+    url_port_forward_command: pulumi.Output[str]
+    """The ``kubectl port-forward`` a user runs to open the UI on http://localhost:3000."""
+
+    def __init__(self, name: str, args: DagsterHostArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("pipeline-sandbox:tier:DagsterHost", name, None, opts)
+        _validate(args)
+        password_secret = opaque_secret(
+            f"{name}-postgres-secret",
+            name=f"{args.release_name}-postgresql-password",
+            namespace=args.namespace,
+            app="dagster",
+            component="run-storage",
+            string_data={PASSWORD_KEY: args.postgres.password},
+            parent=self,
+        )
+        self.chart = k8s.helm.v4.Chart(
+            f"{name}-chart",
+            chart=CHART,
+            version=args.dagster_version,
+            repository_opts=k8s.helm.v4.RepositoryOptsArgs(repo=args.chart_repository),
+            name=args.release_name,
+            namespace=args.namespace,
+            values=dagster_values(args, password_secret_name=f"{args.release_name}-postgresql-password"),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[password_secret]),
+        )
+        service = webserver_service_name(args.release_name)
+        self.webserver_service = pulumi.Output.from_input(service)
+        self.webserver_port = pulumi.Output.from_input(WEBSERVER_PORT)
+        self.url_port_forward_command = pulumi.Output.from_input(args.namespace).apply(
+            lambda ns: f"kubectl -n {ns} port-forward svc/{service} 3000:{WEBSERVER_PORT}"
+        )
+        self.register_outputs(
+            {
+                "webserver_service": self.webserver_service,
+                "webserver_port": self.webserver_port,
+                "url_port_forward_command": self.url_port_forward_command,
+            }
+        )
+
+
+def _validate(args: DagsterHostArgs) -> None:
+    require_dns_label("release_name", args.release_name, max_length=30)
+    # Chart versions name their objects from the release name, `fullnameOverride` or
+    # `global.fullnameOverride`; with "dagster" in the release name all of them give the same names.
+    if "dagster" not in args.release_name:
+        raise ValueError(f"release_name: must contain 'dagster', got {args.release_name!r}")
+    require_dns_label("code_location.name", args.code_location.name, max_length=30)
+    reserved = {SCHEDULES_ENV, SENSORS_ENV} & set(args.code_location.env)
+    if reserved:
+        raise ValueError(f"code_location.env: {sorted(reserved)} are set from the schedules/sensors flags")
+    if not args.code_location.grpc_args:
+        raise ValueError("code_location.grpc_args: expected the arguments of `dagster api grpc`")
+    if args.max_concurrent_runs < 1:
+        raise ValueError(f"max_concurrent_runs: expected at least 1, got {args.max_concurrent_runs}")
+
+
+def webserver_service_name(release_name: str) -> str:
+    """The webserver Service the chart creates for ``release_name``."""
+    return f"{release_name}-{WEBSERVER_NAME}"
+
+
+def dagster_values(args: DagsterHostArgs, *, password_secret_name: str) -> dict[str, Any]:
+    """The chart values; nothing secret, only the name of the Secret that holds the password."""
+    pod_labels = {"app.kubernetes.io/part-of": PART_OF}
+    security = {
+        "podSecurityContext": args.run_as.pod_security_context(),
+        "securityContext": args.run_as.container_security_context(),
+    }
+    return {
+        "fullnameOverride": args.release_name,
+        "rbacEnabled": args.create_rbac,
+        "serviceAccount": {"create": True, "name": args.release_name},
+        "global": {"postgresqlSecretName": password_secret_name, "serviceAccountName": args.release_name},
+        "generatePostgresqlPasswordSecret": False,
+        "postgresql": _postgresql(args.postgres),
+        "telemetry": {"enabled": False},
+        "ingress": {"enabled": False},
+        "dagsterWebserver": {
+            "replicaCount": 1,
+            "nameOverride": WEBSERVER_NAME,
+            "service": {"type": "ClusterIP", "port": WEBSERVER_PORT},
+            "labels": pod_labels,
+            "resources": args.webserver_resources.to_values(),
+            **security,
+        },
+        "dagsterDaemon": {
+            "enabled": True,
+            "runCoordinator": {
+                "enabled": True,
+                "type": "QueuedRunCoordinator",
+                "config": {"queuedRunCoordinator": {"maxConcurrentRuns": args.max_concurrent_runs}},
+            },
+            "labels": pod_labels,
+            "resources": args.daemon_resources.to_values(),
+            **security,
+        },
+        "runLauncher": {
+            "type": "K8sRunLauncher",
+            "config": {"k8sRunLauncher": _run_launcher(args, pod_labels)},
+        },
+        "dagster-user-deployments": {
+            "enabled": True,
+            "enableSubchart": True,
+            "deployments": [_deployment(args, pod_labels, security)],
+        },
+    }
+
+
+def _run_launcher(args: DagsterHostArgs, pod_labels: dict[str, str]) -> dict[str, Any]:
+    launcher: dict[str, Any] = {
+        "resources": args.run_resources.to_values(),
+        "securityContext": args.run_as.container_security_context(),
+        "labels": pod_labels,
+    }
+    if args.job_namespace is not None:
+        launcher["jobNamespace"] = args.job_namespace
+    return launcher
+
+
+def _postgresql(postgres: PostgresConnection) -> dict[str, Any]:
+    return {
+        "enabled": False,
+        "postgresqlHost": postgres.host,
+        "postgresqlUsername": postgres.username,
+        "postgresqlDatabase": postgres.database,
+        "postgresqlParams": dict(postgres.params),
+        "service": {"port": postgres.port},
+    }
+
+
+def _deployment(
+    args: DagsterHostArgs, pod_labels: dict[str, str], security: dict[str, Any]
+) -> dict[str, Any]:
+    location = args.code_location
+    env = {
+        **location.env,
+        SCHEDULES_ENV: "true" if args.schedules else "false",
+        SENSORS_ENV: "true" if args.sensors else "false",
+    }
+    return {
+        "name": location.name,
+        "image": {
+            "repository": location.image_repository,
+            "tag": location.image_tag,
+            "pullPolicy": "IfNotPresent",
+        },
+        "dagsterApiGrpcArgs": list(location.grpc_args),
+        "port": location.port,
+        "env": env,
+        "envSecrets": [{"name": secret} for secret in location.env_secrets],
+        # Hands the env ConfigMap and envSecrets to every run pod (the container context).
+        "includeConfigInLaunchedRuns": {"enabled": True},
+        "labels": pod_labels,
+        "resources": location.resources.to_values(),
+        **security,
+    }
