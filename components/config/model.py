@@ -39,6 +39,9 @@ def problems_from_validation(
         message = _message(model, detail, repr(detail.get("input")))
         if loc and f"{namespace}:{loc[0]}" in secret_keys:
             message = _redact(message, detail.get("input"))
+        if not loc and message.startswith(f"{namespace}:"):
+            # Cross-field rules (model validators) name their key first: "tier:aws is required ...".
+            key, _, message = message.partition(" ")
         problems.append(ConfigProblem(key, message))
     return problems
 

@@ -6,7 +6,9 @@ import re
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, model_validator
+
+from components.config.aws import AwsTierConfig
 
 from components.config.kubernetes import KubernetesConfig
 from components.config.model import ConfigModel
@@ -74,6 +76,11 @@ class DagsterTierConfig(ConfigModel):
     code_image_tag: str = Field(
         default="main", pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", description="tag prod runs"
     )
+    module: str = Field(
+        default="pipeline.definitions",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$",
+        description="Python module holding the pipeline's Dagster Definitions",
+    )
 
 
 class StorageSizes(ConfigModel):
@@ -106,6 +113,15 @@ class TierConfig(ConfigModel):
     lakefs: LakeFSTierConfig = Field(default_factory=LakeFSTierConfig, description="lakeFS settings")
     dagster: DagsterTierConfig = Field(default_factory=DagsterTierConfig, description="code location")
     sizes: StorageSizes = Field(default_factory=StorageSizes, description="sizes and retention")
+    aws: AwsTierConfig | None = Field(default=None, description="aws platform settings (required there)")
+
+    @model_validator(mode="after")
+    def _platform_settings_match(self) -> TierConfig:
+        if self.platform is Platform.AWS and self.aws is None:
+            raise ValueError("tier:aws is required when tier:platform is aws; see stacks/aws.example.yaml")
+        if self.platform is Platform.LOCAL and self.aws is not None:
+            raise ValueError("tier:aws applies only when tier:platform is aws")
+        return self
 
     @property
     def resolved_namespace(self) -> str:
