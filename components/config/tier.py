@@ -9,7 +9,6 @@ from typing import Annotated
 from pydantic import AfterValidator, Field, model_validator
 
 from components.config.aws import AwsTierConfig
-
 from components.config.kubernetes import KubernetesConfig
 from components.config.model import ConfigModel
 
