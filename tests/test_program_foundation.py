@@ -100,7 +100,9 @@ def test_outside_a_git_repository_every_git_default_is_named(tmp_path: Path) -> 
 
 @pytest.mark.parametrize("environment", ["dev", "stage", "prod"])
 def test_tier_stacks_run_and_export_their_environment(environment: str) -> None:
-    run = run_program(environment)
+    from tests.tier_support import tier_run
+
+    run = tier_run(environment)
     assert run.outputs["environment"] == environment
     assert run.outputs["versions"]["lakefs"]
     assert run.one("pipeline-sandbox:tier:Tier").name == "tier"

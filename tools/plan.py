@@ -16,11 +16,17 @@ from typing import Any
 from tests.conftest import ProgramFailed, ProgramRun, run_program
 from tests.sandbox_support import LEASE, TIER_OUTPUTS, simulated_lease
 
-_RANDOM = "random:index/randomPassword:RandomPassword"
+
+def _generated(args: Any) -> dict[str, Any]:
+    return {"result": f"generated-{args.name}", "hex": "0f1e2d3c"}
 
 
-def _sample_password(args: Any) -> dict[str, Any]:
-    return {"result": f"<generated {args.name}>"}
+# Computed outputs the engine would fill in; the plan shows placeholders instead.
+SIMULATED: dict[str, Any] = {
+    "random:index/randomPassword:RandomPassword": _generated,
+    "random:index/randomString:RandomString": _generated,
+    "random:index/randomId:RandomId": _generated,
+}
 
 
 def plan(stack: str, overrides: dict[str, str]) -> ProgramRun:
@@ -29,7 +35,7 @@ def plan(stack: str, overrides: dict[str, str]) -> ProgramRun:
         stack,
         overrides,
         stack_outputs=TIER_OUTPUTS,
-        computed={LEASE: simulated_lease, _RANDOM: _sample_password},
+        computed={LEASE: simulated_lease, **SIMULATED},
     )
 
 

@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Field, model_validator
 
 from components.config.aws import AwsTierConfig
-from components.config.kubernetes import KubernetesConfig
+from components.config.kubernetes import KubernetesConfig, Quantity
 from components.config.model import ConfigModel
 
 # Chart versions, image tags: 1.84.0, 4.0.1, RELEASE.2025-04-22T22-12-26Z, 16.4-alpine.
@@ -83,14 +83,10 @@ class DagsterTierConfig(ConfigModel):
 
 
 class StorageSizes(ConfigModel):
-    """Sizes and retention of stateful pieces; they grow dev -> prod through the stack files."""
+    """Volume sizes of the local platform's stateful pieces; they grow dev -> prod in the stack files."""
 
-    postgres_volume: str = Field(default="5Gi", description="local Postgres volume")
-    object_store_volume: str = Field(default="20Gi", description="local MinIO volume")
-    backup_retention_days: int = Field(default=1, ge=0, le=35, description="aws: RDS backup retention")
-    noncurrent_version_days: int = Field(
-        default=7, ge=1, le=3650, description="aws: days S3 keeps overwritten object versions"
-    )
+    postgres_volume: Quantity = Field(default="5Gi", description="local Postgres volume")
+    object_store_volume: Quantity = Field(default="20Gi", description="local MinIO volume")
 
 
 class TierConfig(ConfigModel):
