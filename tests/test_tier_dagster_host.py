@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import kubernetes_validate
 import pulumi
 import pytest
 
@@ -18,6 +17,7 @@ from components.tier.dagster_host import (
     PostgresConnection,
 )
 from tests.conftest import ProgramRun, run_under_mocks
+from tests.k8s_manifests import assert_valid_manifests
 
 CHART = "kubernetes:helm.sh/v4:Chart"
 SECRET = "kubernetes:core/v1:Secret"
@@ -95,9 +95,9 @@ def test_external_postgres_password_only_through_the_created_secret() -> None:
 
 
 def test_password_secret_is_strictly_valid_and_labelled() -> None:
-    secret = deploy().one(SECRET)
-    keys = ("apiVersion", "kind", "metadata", "type", "stringData")
-    kubernetes_validate.validate({k: secret.inputs[k] for k in keys}, "1.33", strict=True)
+    run = deploy()
+    assert_valid_manifests(run, "1.33")
+    secret = run.one(SECRET)
     assert secret.inputs["metadata"]["labels"]["app.kubernetes.io/part-of"] == "pipeline-sandbox"
     assert secret.inputs["metadata"]["namespace"] == "sbx-feature-x"
 
@@ -162,6 +162,11 @@ def test_every_container_is_sized_and_hardened() -> None:
         assert pod["podSecurityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
         assert pod["securityContext"]["allowPrivilegeEscalation"] is False
         assert pod["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    # Dagster's own sizing, not the smaller components.k8s default.
+    assert values["dagsterWebserver"]["resources"] == {
+        "requests": {"cpu": "100m", "memory": "256Mi"},
+        "limits": {"cpu": "1", "memory": "1Gi"},
+    }
     run_container = values["runLauncher"]["config"]["k8sRunLauncher"]["securityContext"]
     assert run_container["runAsNonRoot"] is True and run_container["allowPrivilegeEscalation"] is False
 
@@ -181,7 +186,7 @@ def test_outputs_tell_the_user_how_to_open_the_ui() -> None:
     ("overrides", "message"),
     [
         ({"release_name": "sandbox"}, "release_name: must contain 'dagster'"),
-        ({"release_name": "Dagster"}, "release_name: expected a DNS-1123 label"),
+        ({"release_name": "Dagster"}, "release_name: 'Dagster' cannot name Kubernetes objects"),
         ({"code_location": location(env={SCHEDULES_ENV: "true"})}, "code_location.env"),
         ({"code_location": location(grpc_args=())}, "code_location.grpc_args"),
         ({"code_location": location(name="my_location")}, "code_location.name"),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import kubernetes_validate
 import pulumi
 import pytest
 import yaml
@@ -16,7 +15,8 @@ from components.tier.lakefs_server import (
     LakeFSServerArgs,
     MinioBlockstore,
 )
-from tests.conftest import Declared, ProgramRun, run_under_mocks
+from tests.conftest import ProgramRun, run_under_mocks
+from tests.k8s_manifests import assert_valid_manifests
 
 CHART = "kubernetes:helm.sh/v4:Chart"
 SECRET = "kubernetes:core/v1:Secret"
@@ -59,11 +59,6 @@ def deploy(blockstore: MinioBlockstore | AwsS3Blockstore, **overrides: Any) -> P
 
 def values_of(run: ProgramRun) -> dict[str, Any]:
     return dict(run.one(CHART).inputs["values"])
-
-
-def manifest(secret: Declared) -> dict[str, Any]:
-    keys = ("apiVersion", "kind", "metadata", "type", "stringData")
-    return {k: secret.inputs[k] for k in keys if k in secret.inputs}
 
 
 def test_chart_is_the_official_one_pinned() -> None:
@@ -150,11 +145,13 @@ def test_no_secret_value_in_plain_chart_values(variant: str) -> None:
 @pytest.mark.parametrize("variant", ["minio", "aws"])
 def test_secrets_are_strictly_valid_and_labelled(variant: str) -> None:
     blockstore = minio() if variant == "minio" else AwsS3Blockstore(region="eu-west-1", role_arn=ROLE_ARN)
-    for secret in deploy(blockstore).of_type(SECRET):
-        kubernetes_validate.validate(manifest(secret), "1.33", strict=True)
+    run = deploy(blockstore)
+    assert_valid_manifests(run, "1.33")
+    for secret in run.of_type(SECRET):
         labels = secret.inputs["metadata"]["labels"]
         assert labels["app.kubernetes.io/part-of"] == "pipeline-sandbox"
         assert labels["app.kubernetes.io/managed-by"] == "pulumi"
+        assert labels["app.kubernetes.io/instance"] == "lakefs"
         assert secret.inputs["metadata"]["namespace"] == "tier"
 
 
@@ -185,7 +182,7 @@ def test_outputs_name_the_in_cluster_endpoint() -> None:
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"release_name": "LakeFS"}, "release_name: expected a DNS-1123 label"),
+        ({"release_name": "LakeFS"}, "release_name: 'LakeFS' cannot name Kubernetes objects"),
         ({"replicas": 0}, "replicas: expected at least 1"),
     ],
 )

@@ -8,6 +8,7 @@ from components.k8s.labels import PART_OF, selector_labels, standard_labels
 from components.k8s.names import CLUSTER_DOMAIN, check_object_name, service_host
 from components.k8s.pods import empty_dir, secret_env
 from components.k8s.resources import ContainerResources
+from components.k8s.secrets import opaque_secret
 from components.k8s.security import container_security_context, pod_security_context
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "container_security_context",
     "empty_dir",
     "one_shot_job",
+    "opaque_secret",
     "pod_security_context",
     "secret_env",
     "selector_labels",

@@ -11,15 +11,19 @@ CLUSTER_DOMAIN = "cluster.local"
 _DNS_1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 
 
-def check_object_name(name: str, *, room: int = 0) -> str:
+def check_object_name(name: str, *, room: int = 0, what: str = "") -> str:
     """Returns ``name`` if it can name a Service with ``room`` characters of suffix to spare.
+
+    Args:
+        what: the argument ``name`` came from, e.g. ``release_name``; prefixes the error message.
 
     Raises:
         ValueError: the name is not a DNS-1035 label, or too long for the suffixes derived from it.
     """
     if not _DNS_1035_LABEL.match(name) or len(name) + room > 63:
+        prefix = f"{what}: " if what else ""
         raise ValueError(
-            f"{name!r} cannot name Kubernetes objects: use lower-case letters, digits and '-', start "
+            f"{prefix}{name!r} cannot name Kubernetes objects: use lower-case letters, digits and '-', start "
             f"with a letter, and at most {63 - room} characters"
         )
     return name

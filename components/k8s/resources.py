@@ -47,8 +47,13 @@ class ContainerResources:
             if quantity(request) > quantity(limit):
                 raise ValueError(f"{resource} request {request} exceeds its limit {limit}")
 
+    def to_values(self) -> dict[str, dict[str, str]]:
+        """``{"requests": ..., "limits": ...}``, as a Helm chart's ``resources`` value takes it."""
+        return {
+            "requests": {"cpu": self.cpu_request, "memory": self.memory_request},
+            "limits": {"cpu": self.cpu_limit, "memory": self.memory_limit},
+        }
+
     def to_args(self) -> k8s.core.v1.ResourceRequirementsArgs:
-        return k8s.core.v1.ResourceRequirementsArgs(
-            requests={"cpu": self.cpu_request, "memory": self.memory_request},
-            limits={"cpu": self.cpu_limit, "memory": self.memory_limit},
-        )
+        values = self.to_values()
+        return k8s.core.v1.ResourceRequirementsArgs(requests=values["requests"], limits=values["limits"])

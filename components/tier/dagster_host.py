@@ -30,7 +30,8 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.tier.chart_common import PART_OF, ContainerResources, RunAs, opaque_secret, require_dns_label
+from components.k8s import PART_OF, ContainerResources, check_object_name, opaque_secret, standard_labels
+from components.tier.chart_common import RunAs
 
 CHART = "dagster"
 CHART_REPOSITORY = "https://dagster-io.github.io/helm"
@@ -39,6 +40,13 @@ WEBSERVER_PORT = 80
 PASSWORD_KEY = "postgresql-password"  # noqa: S105 - a key name the chart reads
 SCHEDULES_ENV = "PIPELINE_SANDBOX_SCHEDULES_ENABLED"
 SENSORS_ENV = "PIPELINE_SANDBOX_SENSORS_ENABLED"
+# Release and code location names name Services; the charts derive longer object names from them.
+_NAME_MAX = 30
+
+
+def _dagster_resources() -> ContainerResources:
+    # Dagster's webserver, daemon and code server need more memory than the k8s defaults give.
+    return ContainerResources("100m", "256Mi", "1", "1Gi")
 
 
 @dataclass(frozen=True)
@@ -55,7 +63,7 @@ class CodeLocation:
     env_secrets: tuple[str, ...] = ()
     """Names of Secrets whose keys become environment of the code server and of every run pod."""
     port: int = 3030
-    resources: ContainerResources = field(default_factory=ContainerResources)
+    resources: ContainerResources = field(default_factory=_dagster_resources)
 
 
 @dataclass(frozen=True)
@@ -90,8 +98,8 @@ class DagsterHostArgs:
     max_concurrent_runs: int = 4
     create_rbac: bool = True
     """Let the chart create its (namespaced) Role and RoleBinding for launching run Jobs."""
-    webserver_resources: ContainerResources = field(default_factory=ContainerResources)
-    daemon_resources: ContainerResources = field(default_factory=ContainerResources)
+    webserver_resources: ContainerResources = field(default_factory=_dagster_resources)
+    daemon_resources: ContainerResources = field(default_factory=_dagster_resources)
     run_resources: ContainerResources = field(
         default_factory=lambda: ContainerResources("250m", "512Mi", "2", "4Gi")
     )
@@ -118,8 +126,7 @@ class DagsterHost(pulumi.ComponentResource):
             f"{name}-postgres-secret",
             name=f"{args.release_name}-postgresql-password",
             namespace=args.namespace,
-            app="dagster",
-            component="run-storage",
+            labels=standard_labels("dagster", "run-storage", name),
             string_data={PASSWORD_KEY: args.postgres.password},
             parent=self,
         )
@@ -149,12 +156,12 @@ class DagsterHost(pulumi.ComponentResource):
 
 
 def _validate(args: DagsterHostArgs) -> None:
-    require_dns_label("release_name", args.release_name, max_length=30)
+    check_object_name(args.release_name, room=63 - _NAME_MAX, what="release_name")
     # Chart versions name their objects from the release name, `fullnameOverride` or
     # `global.fullnameOverride`; with "dagster" in the release name all of them give the same names.
     if "dagster" not in args.release_name:
         raise ValueError(f"release_name: must contain 'dagster', got {args.release_name!r}")
-    require_dns_label("code_location.name", args.code_location.name, max_length=30)
+    check_object_name(args.code_location.name, room=63 - _NAME_MAX, what="code_location.name")
     reserved = {SCHEDULES_ENV, SENSORS_ENV} & set(args.code_location.env)
     if reserved:
         raise ValueError(f"code_location.env: {sorted(reserved)} are set from the schedules/sensors flags")

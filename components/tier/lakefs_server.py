@@ -22,7 +22,8 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 import yaml
 
-from components.tier.chart_common import ContainerResources, RunAs, opaque_secret, require_dns_label
+from components.k8s import ContainerResources, check_object_name, opaque_secret, standard_labels
+from components.tier.chart_common import RunAs
 
 CHART = "lakefs"
 CHART_REPOSITORY = "https://charts.lakefs.io"
@@ -34,6 +35,8 @@ ACCESS_KEY_ID_KEY = "access_key_id"
 SECRET_ACCESS_KEY_KEY = "secret_access_key"  # noqa: S105 - a key name
 # Where lakeFS caches committed metaranges; an emptyDir, so the root filesystem can stay read-only.
 _CACHE_SIZE_LIMIT = "2Gi"
+# The release name names the Service; the chart derives longer object names from it.
+_RELEASE_NAME_MAX = 40
 
 
 @dataclass(frozen=True)
@@ -134,8 +137,7 @@ class LakeFSServer(pulumi.ComponentResource):
             f"{name}-server-secret",
             name=f"{args.release_name}-server",
             namespace=args.namespace,
-            app="lakefs",
-            component="server",
+            labels=standard_labels("lakefs", "server", name),
             string_data={
                 CONNECTION_STRING_KEY: args.database_connection_string,
                 ENCRYPT_KEY_KEY: self.encrypt_key.result,
@@ -150,8 +152,7 @@ class LakeFSServer(pulumi.ComponentResource):
             f"{name}-blockstore-secret",
             name=secret_name,
             namespace=args.namespace,
-            app="lakefs",
-            component="server",
+            labels=standard_labels("lakefs", "server", name),
             string_data={
                 ACCESS_KEY_ID_KEY: minio.access_key_id,
                 SECRET_ACCESS_KEY_KEY: minio.secret_access_key,
@@ -161,7 +162,7 @@ class LakeFSServer(pulumi.ComponentResource):
 
 
 def _validate(args: LakeFSServerArgs) -> None:
-    require_dns_label("release_name", args.release_name, max_length=40)
+    check_object_name(args.release_name, room=63 - _RELEASE_NAME_MAX, what="release_name")
     if args.replicas < 1:
         raise ValueError(f"replicas: expected at least 1, got {args.replicas}")
 
