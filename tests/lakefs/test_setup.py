@@ -7,6 +7,7 @@ against a real lakeFS: setup can run only once per server and these tests never 
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import socket
@@ -15,11 +16,14 @@ import traceback
 from collections.abc import Iterator
 from typing import Any
 
+import dill
 import pytest
+from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import rpc
 
 from components.lakefs import errors
-from components.lakefs.setup import LakeFSSetupProvider
+from components.lakefs.client import ConnectionSettings
+from components.lakefs.setup import MAX_BACKOFF_SECONDS, LakeFSSetupProvider, _until_answered
 from tests.lakefs.conftest import LakeFSTarget
 from tests.lakefs_fake import FakeLakeFSServer
 
@@ -102,6 +106,14 @@ def test_delete_leaves_the_server_set_up(lakefs: LakeFSTarget) -> None:
     LakeFSSetupProvider().delete(created.id, created.outs or {})
 
     assert LakeFSSetupProvider().create(props).outs["adopted"] is True  # type: ignore[index]
+
+
+def test_provider_survives_dill_holding_nothing(lakefs: LakeFSTarget) -> None:
+    restored = dill.loads(base64.b64decode(serialize_provider(LakeFSSetupProvider())))
+    assert vars(restored) == {}  # no client, socket or credential inside
+
+    props = _props(lakefs.endpoint, lakefs.access_key_id, lakefs.secret_access_key)
+    assert (restored.create(props).outs or {})["adopted"] is True
 
 
 def test_check_reports_bad_inputs_and_accepts_preview_unknowns() -> None:
@@ -200,6 +212,26 @@ def test_unreachable_endpoint_gives_up_with_how_to_reach_it(caplog: Any, capsys:
     assert f"lakeFS at http://127.0.0.1:{port} did not answer within 0.3s" in message
     assert "port-forward" in message and "tier:lakefs.endpoint" in message
     assert NEW_SECRET not in _everything(failure.value, caplog, capsys)
+
+
+def test_the_default_wait_backs_off_to_a_cap_and_stops_at_the_deadline() -> None:
+    # A fake clock: the five-minute default without waiting five minutes.
+    now = [0.0]
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        now[0] += seconds
+
+    def never_answers(_: Any) -> None:
+        raise errors.LakeFSUnreachableError("no answer")
+
+    settings = ConnectionSettings("http://lakefs:8000", "AKIA", NEW_SECRET, max_retries=0)
+    with pytest.raises(errors.LakeFSUnreachableError, match="did not answer within 300s"):
+        _until_answered(settings, 300.0, never_answers, sleep=sleep, clock=lambda: now[0])
+
+    assert sleeps[:6] == [0.5, 1.0, 2.0, 4.0, 8.0, MAX_BACKOFF_SECONDS]
+    assert max(sleeps) == MAX_BACKOFF_SECONDS and sum(sleeps) == pytest.approx(300.0)
 
 
 def test_a_whole_lifecycle_logs_no_secret(fresh: FakeLakeFSServer, caplog: Any, capsys: Any) -> None:
