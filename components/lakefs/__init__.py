@@ -8,6 +8,9 @@ Resources (type tokens `pulumi-python:dynamic/lakefs:<Type>`), each `(name, args
   archive=True))`: outputs `source_commit` (pinned snapshot), `head_commit` (refreshed on read).
 - `BranchProtection(name, BranchProtectionArgs(connection, repository, patterns))`: output `patterns`.
 - `Tag(name, TagArgs(connection, repository, tag, ref))`: output `commit_id`.
+- `LakeFSSetup(name, LakeFSSetupArgs(endpoint, access_key_id, secret_access_key, admin_username="admin",
+  wait_seconds=300))`: first-run setup or verified adoption; outputs `user_id`, `adopted`, and the
+  attribute `admin_connection` for the resources above.
 
 All take a `LakeFSConnection(endpoint, access_key_id, secret_access_key)`; the secret stays a Pulumi
 secret. Failures raise subclasses of `errors.LakeFSError`.
@@ -18,6 +21,7 @@ from components.lakefs.connection import LakeFSConnection
 from components.lakefs.errors import LakeFSError
 from components.lakefs.protection import BranchProtection, BranchProtectionArgs, BranchProtectionProvider
 from components.lakefs.repository import Repository, RepositoryArgs, RepositoryProvider
+from components.lakefs.setup import LakeFSSetup, LakeFSSetupArgs, LakeFSSetupProvider
 from components.lakefs.tag import Tag, TagArgs, TagProvider
 
 __all__ = [
@@ -29,6 +33,9 @@ __all__ = [
     "BranchProvider",
     "LakeFSConnection",
     "LakeFSError",
+    "LakeFSSetup",
+    "LakeFSSetupArgs",
+    "LakeFSSetupProvider",
     "Repository",
     "RepositoryArgs",
     "RepositoryProvider",

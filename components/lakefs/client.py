@@ -88,6 +88,8 @@ class Session:
         self.branches = lakefs_sdk.BranchesApi(self._client)
         self.tags = lakefs_sdk.TagsApi(self._client)
         self.refs = lakefs_sdk.RefsApi(self._client)
+        self.internal = lakefs_sdk.InternalApi(self._client)
+        self.auth = lakefs_sdk.AuthApi(self._client)
 
     def __enter__(self) -> Session:
         return self

@@ -16,6 +16,8 @@ from components.lakefs import (
     BranchProtection,
     BranchProtectionArgs,
     LakeFSConnection,
+    LakeFSSetup,
+    LakeFSSetupArgs,
     Repository,
     RepositoryArgs,
     Tag,
@@ -32,6 +34,8 @@ class _Mocks(pulumi.runtime.Mocks):
         outs = {k: v for k, v in args.inputs.items() if k != "__provider"}
         if args.typ.endswith(":Branch"):
             outs.update(sourceCommit="c0ffee", headCommit="c0ffee")
+        if args.typ.endswith(":Setup"):
+            outs.update(userId="admin", adopted=False)
         return f"{args.name}-id", outs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
@@ -98,3 +102,28 @@ def test_every_resource_has_its_token(monitor: _Monitor) -> Any:
         assert tokens["tag"] == "pulumi-python:dynamic/lakefs:Tag"
 
     return tag.repository.apply(verify)
+
+
+@pulumi.runtime.test
+async def test_setup_keeps_the_key_secret_and_hands_on_a_connection(monitor: _Monitor) -> None:
+    args = LakeFSSetupArgs(
+        endpoint="http://lakefs:8000",
+        access_key_id=pulumi.Output.secret("AKIAGEN"),
+        secret_access_key=pulumi.Output.secret(SECRET),
+        wait_seconds=30,
+    )
+    setup = LakeFSSetup("setup", args)
+    conn = setup.admin_connection
+    secret = pulumi.Output.from_input(conn.secret_access_key)
+
+    values = await pulumi.Output.all(setup.user_id, conn.endpoint, secret).future()
+
+    assert values == ["admin", "http://lakefs:8000", SECRET]
+    assert await secret.is_secret()
+    (request,) = [r for r in monitor.requests if r.name == "setup"]
+    assert request.type == "pulumi-python:dynamic/lakefs:Setup"
+    assert list(request.additionalSecretOutputs) == ["connection"]
+    inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
+    assert inputs["adminUsername"] == "admin" and inputs["waitSeconds"] == 30
+    assert rpc.is_rpc_secret(inputs["connection"])
+    assert rpc.unwrap_rpc_secret(inputs["connection"])["maxRetries"] == 0

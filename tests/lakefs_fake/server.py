@@ -1,6 +1,8 @@
 """A real HTTP server speaking the lakeFS REST API (base path /api/v1) over `FakeLakeFS`.
 
-Started on 127.0.0.1, port 0, in a daemon thread. Basic auth is enforced (401 on bad credentials).
+Started on 127.0.0.1, port 0, in a daemon thread. Basic auth is enforced (401 on bad credentials)
+everywhere but `/setup_lakefs`, which lakeFS serves unauthenticated; a server started with
+`initialized=False` answers 401 to everything else until setup has run.
 `Faults` injects failures into the next N requests: a 5xx answer, a slow answer (sleep before the
 answer, to exceed a client timeout) or a dropped connection (closed without any answer).
 """
@@ -21,6 +23,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from tests.lakefs_fake.state import ApiError, FakeLakeFS
 
 API = "/api/v1"
+PUBLIC = frozenset({("GET", API + "/setup_lakefs"), ("POST", API + "/setup_lakefs")})
+"""(method, path) served without authentication (the spec's `security: []`)."""
 
 
 @dataclass
@@ -45,7 +49,7 @@ class Faults:
     def drop(self, count: int = 1, method: str | None = None) -> None:
         self._add("drop", count, method)
 
-    def before(self, method: str, action: Callable[[], None]) -> None:
+    def before(self, method: str, action: Callable[[], object]) -> None:
         """Run `action` (e.g. a concurrent writer's change) just before the next `method` request."""
         self._add("before", 1, method, action=action)
 
@@ -102,6 +106,9 @@ def _routes(s: FakeLakeFS) -> list[tuple[str, re.Pattern[str], Handler]]:
     repo = "/repositories/" + SEG
     branch = repo + "/branches/" + SEG
     table: list[tuple[str, str, Handler]] = [
+        ("GET", "/setup_lakefs", lambda r: s.setup_state()),
+        ("POST", "/setup_lakefs", lambda r: s.setup(r.json)),
+        ("GET", "/user", lambda r: s.current_user()),
         ("GET", "/repositories", lambda r: s.list_repositories(r.q("after"), r.q("amount", -1))),
         ("POST", "/repositories", lambda r: (201, s.create_repository(r.json))),
         ("GET", repo, lambda r, rp: s.repo(rp).to_json()),
@@ -182,7 +189,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and self._inject(fault):
             return
         try:
-            if not self._authorized():
+            if (method, url.path) not in PUBLIC and not self._authorized():
                 raise ApiError(401, "error authenticating request")
             with self.server.state.lock:
                 request = Request(parse_qs(url.query), body, self.headers)
@@ -261,13 +268,21 @@ class _Server(ThreadingHTTPServer):
 class FakeLakeFSServer:
     """Start/stop the fake on an ephemeral port; `endpoint`, `state` and `faults` for tests."""
 
-    def __init__(self, access_key_id: str = "AKIAFAKE", secret_access_key: str = "fake-secret") -> None:
-        self.state = FakeLakeFS(access_key_id, secret_access_key)
+    def __init__(
+        self,
+        access_key_id: str = "AKIAFAKE",
+        secret_access_key: str = "fake-secret",
+        initialized: bool = True,
+    ) -> None:
+        self.state = FakeLakeFS(access_key_id, secret_access_key, initialized)
         self.faults = Faults()
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.state, self._server.faults = self.state, self.faults
         self._server.routes = _routes(self.state)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-lakefs", daemon=True)
+        # A short poll interval: `stop` waits for it, and tests start a server of their own.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="fake-lakefs", daemon=True
+        )
 
     @property
     def endpoint(self) -> str:

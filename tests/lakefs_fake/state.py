@@ -10,6 +10,7 @@ import fnmatch
 import hashlib
 import itertools
 import re
+import secrets
 import threading
 import time
 from dataclasses import dataclass, field
@@ -43,6 +44,14 @@ class Commit:
     tree: dict[str, str]
     creation_date: int
     metadata: dict[str, str] = field(default_factory=dict)
+    _meta_range_id: str | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def meta_range_id(self) -> str:
+        """A content hash of the tree, computed once: trees are immutable after commit."""
+        if self._meta_range_id is None:
+            self._meta_range_id = hashlib.sha256(repr(sorted(self.tree.items())).encode()).hexdigest()
+        return self._meta_range_id
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -51,7 +60,7 @@ class Commit:
             "committer": "admin",
             "message": self.message,
             "creation_date": self.creation_date,
-            "meta_range_id": hashlib.sha256(repr(sorted(self.tree.items())).encode()).hexdigest(),
+            "meta_range_id": self.meta_range_id,
             "metadata": self.metadata,
             "generation": 0,
             "version": 1,
@@ -110,13 +119,86 @@ def paginate(items: list[Any], key: str, after: str, amount: int) -> tuple[list[
 
 
 class FakeLakeFS:
-    """The whole fake server state; every public method is one API operation (thread-safe)."""
+    """The whole fake server state; every public method is one API operation (thread-safe).
 
-    def __init__(self, access_key_id: str, secret_access_key: str) -> None:
-        self.credentials = (access_key_id, secret_access_key)
+    Args:
+        access_key_id: Admin access key id, when `initialized`.
+        secret_access_key: Admin secret access key, when `initialized`.
+        initialized: False for a server fresh from install: every authenticated call answers 401
+            until `POST /setup_lakefs` creates the admin user and its key.
+        admin_username: Admin user id, when `initialized`.
+    """
+
+    def __init__(
+        self,
+        access_key_id: str,
+        secret_access_key: str,
+        initialized: bool = True,
+        admin_username: str = "admin",
+    ) -> None:
+        self.credentials: tuple[str, str] | None = (access_key_id, secret_access_key) if initialized else None
+        self.admin_username = admin_username
+        self.admin_created = int(time.time())
         self.repos: dict[str, Repo] = {}
         self.lock = threading.RLock()
         self._ids = itertools.count(1)
+
+    # -- first-run setup and the current user ----------------------------------------------------
+    def setup_state(self) -> dict[str, Any]:
+        """`GET /setup_lakefs` (unauthenticated): the `SetupState` schema."""
+        return {
+            "state": "initialized" if self.credentials else "not_initialized",
+            "comm_prefs_missing": False,
+            "login_config": {
+                "RBAC": "none",
+                "login_url": "",
+                "login_cookie_names": ["internal_auth_session"],
+                "logout_url": "/logout",
+            },
+        }
+
+    def setup(self, body: dict[str, Any]) -> dict[str, Any]:
+        """`POST /setup_lakefs` (unauthenticated): create the admin user and key, once.
+
+        As the v1.84 controller: 400 for an empty username, 409 once initialized; without `key`
+        lakeFS generates the pair. Answers 200 with `CredentialsWithSecret`.
+        """
+        username = body.get("username")
+        if not isinstance(username, str) or not username:
+            raise ApiError(400, "empty user display name")
+        if self.credentials is not None:
+            raise ApiError(409, "lakeFS already initialized")
+        key = body.get("key")
+        if key is None:
+            key = {
+                "access_key_id": "AKIAJ" + secrets.token_hex(7).upper(),
+                "secret_access_key": secrets.token_urlsafe(30),
+            }
+        if not isinstance(key, dict) or not all(
+            isinstance(key.get(k), str) and key[k] for k in ("access_key_id", "secret_access_key")
+        ):
+            raise ApiError(400, "request body has an error: doesn't match schema")
+        self.credentials = (key["access_key_id"], key["secret_access_key"])
+        self.admin_username, self.admin_created = username, int(time.time())
+        return {**key, "creation_date": self.admin_created}
+
+    def current_user(self) -> dict[str, Any]:
+        """`GET /user`: the `CurrentUser` of the (only) admin key."""
+        return {"user": {"id": self.admin_username, "creation_date": self.admin_created}}
+
+    def load_committed(self, repo_name: str, branch: str, objects: int, prefix: str = "data/") -> str:
+        """Test helper, not an API operation: commit `objects` objects to `branch` in one step.
+
+        Builds the tree directly (no HTTP, no staging), so a benchmark can fill a repository with
+        100,000 committed objects in well under a second. Returns the new head commit id.
+        """
+        repo = self.repo(repo_name)
+        b = self.branch(repo, branch)
+        tree = dict(repo.commits[b.head].tree)
+        tree.update({f"{prefix}{i:08d}.parquet": f"{i:032x}" for i in range(objects)})
+        commit = self._new_commit(repo, [b.head], f"load {objects} objects", tree)
+        b.head = commit.id
+        return commit.id
 
     # -- helpers ---------------------------------------------------------------------------------
     def repo(self, name: str) -> Repo:
@@ -257,16 +339,17 @@ class FakeLakeFS:
     def log_commits(self, repo_name: str, ref: str, after: str, amount: int) -> dict[str, Any]:
         repo = self.repo(repo_name)
         commit: Commit | None = self.resolve(repo, ref)
-        chain = []
-        while commit is not None:
-            chain.append(commit.to_json())
-            commit = repo.commits[commit.parents[0]] if commit.parents else None
-        if after:
-            ids = [c["id"] for c in chain]
-            chain = chain[ids.index(after) + 1 :] if after in ids else []
         amount = 100 if amount < 0 else min(amount, 1000)
+        chain: list[Commit] = []
+        skipping = bool(after)
+        # Walk only as far as the page needs (one past it, for has_more), as lakeFS does.
+        while commit is not None and len(chain) <= amount:
+            if not skipping:
+                chain.append(commit)
+            skipping = skipping and commit.id != after
+            commit = repo.commits[commit.parents[0]] if commit.parents else None
         has_more = len(chain) > amount
-        page = chain[:amount]
+        page = [c.to_json() for c in chain[:amount]]
         pagination = {
             "has_more": has_more,
             "next_offset": page[-1]["id"] if has_more else "",
