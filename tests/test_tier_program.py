@@ -37,6 +37,8 @@ def test_local_tier_has_every_component_valid_manifests_and_the_contract(stack: 
     assert run.outputs["metastoreUri"].startswith("thrift://") and run.outputs["metastoreUri"].endswith(
         ":9083"
     )
+    setup = run.one("pulumi-python:dynamic/lakefs:Setup")
+    assert "connection" in setup.secret_inputs
     repo = run.one("pulumi-python:dynamic/lakefs:Repository")
     assert repo.inputs["name"] == "pipeline" and repo.inputs["defaultBranch"] == "main"
     protection = run.one("pulumi-python:dynamic/lakefs:BranchProtection")
@@ -73,6 +75,7 @@ def test_render_mode_writes_manifests_and_skips_lakefs_api_resources() -> None:
     run = tier_run("dev", {"tier:kubernetes": {"renderTo": "rendered/dev"}})
     assert run.one("pulumi:providers:kubernetes").inputs["renderYamlToDirectory"] == "rendered/dev"
     assert not run.of_type("pulumi-python:dynamic/lakefs:Repository")
+    assert not run.of_type("pulumi-python:dynamic/lakefs:Setup")
 
 
 def test_prod_on_aws_with_the_example_overlay() -> None:

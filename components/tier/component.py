@@ -22,7 +22,8 @@ from components.k8s.labels import standard_labels
 from components.lakefs import (
     BranchProtection,
     BranchProtectionArgs,
-    LakeFSConnection,
+    LakeFSSetup,
+    LakeFSSetupArgs,
     Repository,
     RepositoryArgs,
 )
@@ -166,11 +167,18 @@ class Tier(pulumi.ComponentResource):
                 "renderTo is set: lakeFS setup and the repository are left to the first real deploy", self
             )
             return
-        connection = LakeFSConnection(
-            endpoint=settings.endpoint,
-            access_key_id=self.lakefs_access_key_id,
-            secret_access_key=self.lakefs_secret_access_key,
+        # First-run setup with the generated admin key pair (an already set-up server is verified,
+        # never reset); everything else talks to lakeFS through its connection, so it waits for it.
+        setup = LakeFSSetup(
+            f"{name}-lakefs-setup",
+            LakeFSSetupArgs(
+                endpoint=settings.endpoint,
+                access_key_id=self.lakefs_access_key_id,
+                secret_access_key=self.lakefs_secret_access_key,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.lakefs]),
         )
+        connection = setup.admin_connection
         repository = Repository(
             f"{name}-lakefs-repository",
             RepositoryArgs(
@@ -179,7 +187,7 @@ class Tier(pulumi.ComponentResource):
                 storage_namespace=self._storage_namespace,
                 default_branch=settings.default_branch,
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.lakefs], protect=self._config.protect),
+            opts=pulumi.ResourceOptions(parent=self, protect=self._config.protect),
         )
         # Only merges reach production data: sandboxes write to their own branches.
         BranchProtection(
