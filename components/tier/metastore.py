@@ -35,6 +35,7 @@ from components.k8s import (
     service_host,
     standard_labels,
 )
+from components.k8s.workloads import cluster_ip_service
 
 PORT = 9083
 _APP = "hive-metastore"
@@ -325,14 +326,11 @@ class HiveMetastore(pulumi.ComponentResource):
         )
 
     def _create_service(self) -> k8s.core.v1.Service:
-        return k8s.core.v1.Service(
+        return cluster_ip_service(
             f"{self._name}-service",
             metadata=self._metadata(self._name),
-            spec=k8s.core.v1.ServiceSpecArgs(
-                type="ClusterIP",
-                selector=selector_labels(_APP, _COMPONENT, self._name),
-                ports=[k8s.core.v1.ServicePortArgs(name="thrift", port=PORT, target_port="thrift")],
-            ),
+            selector=selector_labels(_APP, _COMPONENT, self._name),
+            ports=[("thrift", PORT)],
             opts=pulumi.ResourceOptions(parent=self),
         )
 

@@ -32,6 +32,7 @@ from components.k8s import (
     service_host,
     standard_labels,
 )
+from components.k8s.workloads import cluster_ip_service, single_replica_statefulset
 
 API_PORT = 9000
 CONSOLE_PORT = 9001
@@ -139,53 +140,25 @@ class LocalObjectStore(pulumi.ComponentResource):
         )
 
     def _create_service(self) -> k8s.core.v1.Service:
-        return k8s.core.v1.Service(
+        return cluster_ip_service(
             f"{self._name}-service",
             metadata=self._metadata(self._name),
-            spec=k8s.core.v1.ServiceSpecArgs(
-                type="ClusterIP",
-                selector=selector_labels(_APP, _COMPONENT, self._name),
-                ports=[
-                    k8s.core.v1.ServicePortArgs(name="s3", port=API_PORT, target_port="s3"),
-                    k8s.core.v1.ServicePortArgs(name="console", port=CONSOLE_PORT, target_port="console"),
-                ],
-            ),
+            selector=selector_labels(_APP, _COMPONENT, self._name),
+            ports=[("s3", API_PORT), ("console", CONSOLE_PORT)],
             opts=pulumi.ResourceOptions(parent=self),
         )
 
     def _create_statefulset(self, secret: k8s.core.v1.Secret) -> k8s.apps.v1.StatefulSet:
         args = self._args
-        return k8s.apps.v1.StatefulSet(
+        return single_replica_statefulset(
             f"{self._name}-statefulset",
+            service_name=self._name,
             metadata=self._metadata(self._name),
-            spec=k8s.apps.v1.StatefulSetSpecArgs(
-                service_name=self._name,
-                replicas=1,
-                selector=k8s.meta.v1.LabelSelectorArgs(
-                    match_labels=selector_labels(_APP, _COMPONENT, self._name)
-                ),
-                persistent_volume_claim_retention_policy=(
-                    k8s.apps.v1.StatefulSetPersistentVolumeClaimRetentionPolicyArgs(
-                        when_deleted="Retain", when_scaled="Retain"
-                    )
-                ),
-                template=k8s.core.v1.PodTemplateSpecArgs(
-                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=self._labels),
-                    spec=self._server_pod_spec(secret),
-                ),
-                volume_claim_templates=[
-                    k8s.core.v1.PersistentVolumeClaimArgs(
-                        metadata=k8s.meta.v1.ObjectMetaArgs(name="data", labels=self._labels),
-                        spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
-                            access_modes=["ReadWriteOnce"],
-                            storage_class_name=args.storage_class_name,
-                            resources=k8s.core.v1.VolumeResourceRequirementsArgs(
-                                requests={"storage": args.storage_size}
-                            ),
-                        ),
-                    )
-                ],
-            ),
+            labels=self._labels,
+            selector=selector_labels(_APP, _COMPONENT, self._name),
+            pod_spec=self._server_pod_spec(secret),
+            storage_size=args.storage_size,
+            storage_class_name=args.storage_class_name,
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
 

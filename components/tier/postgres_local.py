@@ -37,6 +37,7 @@ from components.k8s import (
     service_host,
     standard_labels,
 )
+from components.k8s.workloads import cluster_ip_service, single_replica_statefulset
 
 PORT = 5432
 SUPERUSER = "postgres"
@@ -169,50 +170,25 @@ class LocalPostgres(pulumi.ComponentResource):
         )
 
     def _create_service(self) -> k8s.core.v1.Service:
-        return k8s.core.v1.Service(
+        return cluster_ip_service(
             f"{self._name}-service",
             metadata=self._metadata(self._name),
-            spec=k8s.core.v1.ServiceSpecArgs(
-                type="ClusterIP",
-                selector=selector_labels(_APP, _COMPONENT, self._name),
-                ports=[k8s.core.v1.ServicePortArgs(name="postgres", port=PORT, target_port="postgres")],
-            ),
+            selector=selector_labels(_APP, _COMPONENT, self._name),
+            ports=[("postgres", PORT)],
             opts=self._child(),
         )
 
     def _create_statefulset(self, superuser_secret: k8s.core.v1.Secret) -> k8s.apps.v1.StatefulSet:
         args = self._args
-        selector = selector_labels(_APP, _COMPONENT, self._name)
-        return k8s.apps.v1.StatefulSet(
+        return single_replica_statefulset(
             f"{self._name}-statefulset",
+            service_name=self._name,
             metadata=self._metadata(self._name),
-            spec=k8s.apps.v1.StatefulSetSpecArgs(
-                service_name=self._name,
-                replicas=1,
-                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
-                # Deleting or scaling the StatefulSet must never take the data with it.
-                persistent_volume_claim_retention_policy=(
-                    k8s.apps.v1.StatefulSetPersistentVolumeClaimRetentionPolicyArgs(
-                        when_deleted="Retain", when_scaled="Retain"
-                    )
-                ),
-                template=k8s.core.v1.PodTemplateSpecArgs(
-                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=self._labels),
-                    spec=self._server_pod_spec(superuser_secret),
-                ),
-                volume_claim_templates=[
-                    k8s.core.v1.PersistentVolumeClaimArgs(
-                        metadata=k8s.meta.v1.ObjectMetaArgs(name="data", labels=self._labels),
-                        spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
-                            access_modes=["ReadWriteOnce"],
-                            storage_class_name=args.storage_class_name,
-                            resources=k8s.core.v1.VolumeResourceRequirementsArgs(
-                                requests={"storage": args.storage_size}
-                            ),
-                        ),
-                    )
-                ],
-            ),
+            labels=self._labels,
+            selector=selector_labels(_APP, _COMPONENT, self._name),
+            pod_spec=self._server_pod_spec(superuser_secret),
+            storage_size=args.storage_size,
+            storage_class_name=args.storage_class_name,
             opts=self._child(protect=args.protect),
         )
 
