@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 PART_OF = "pipeline-sandbox"
 
 
@@ -28,3 +30,8 @@ def standard_labels(app: str, component: str, instance: str) -> dict[str, str]:
         "app.kubernetes.io/part-of": PART_OF,
         "app.kubernetes.io/managed-by": "pulumi",
     }
+
+
+def cloud_tags(extra: Mapping[str, str]) -> dict[str, str]:
+    """The project's ownership tags for cloud resources (AWS), with a stack's own tags on top."""
+    return {"app.kubernetes.io/part-of": PART_OF, "managed-by": "pulumi", **extra}

@@ -16,6 +16,7 @@ import pulumi_kubernetes as k8s
 
 from components.cluster import kubernetes_provider
 from components.config import SandboxStackConfig
+from components.k8s import PART_OF, opaque_secret, standard_labels
 from components.lakefs import Branch, BranchArgs, LakeFSConnection
 from components.sandbox.lease import SandboxLease
 from components.sandbox.place import ANNOTATION_PREFIX, SandboxPlace, SandboxPlaceArgs
@@ -70,7 +71,7 @@ class Sandbox(pulumi.ComponentResource):
         self.place = self._create_place(name, in_cluster)
         namespaced = pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[self.place]))
         self._create_credentials(name, self.tier, namespaced)
-        self._create_wiring(name, self.tier, namespaced)
+        self._create_wiring(name, namespaced)
         self.register_outputs(self.stack_outputs())
 
     def _create_lease(self, name: str) -> SandboxLease:
@@ -110,7 +111,7 @@ class Sandbox(pulumi.ComponentResource):
     def _create_place(self, name: str, opts: pulumi.ResourceOptions) -> SandboxPlace:
         settings = self._settings
         labels = {
-            "app.kubernetes.io/part-of": "pipeline-sandbox",
+            "app.kubernetes.io/part-of": PART_OF,
             "app.kubernetes.io/managed-by": "pulumi",
             f"{ANNOTATION_PREFIX}/kind": "sandbox",
             f"{ANNOTATION_PREFIX}/sandbox": self._names.label_value,
@@ -140,10 +141,11 @@ class Sandbox(pulumi.ComponentResource):
         self, name: str, tier: TierLink, opts: pulumi.ResourceOptions
     ) -> k8s.core.v1.Secret:
         # Pipeline code gets lakeFS credentials only through this Secret, never as plain env values.
-        return k8s.core.v1.Secret(
+        return opaque_secret(
             f"{name}-lakefs-credentials",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=CREDENTIALS_SECRET, namespace=self._names.namespace),
-            type="Opaque",
+            name=CREDENTIALS_SECRET,
+            namespace=self._names.namespace,
+            labels=standard_labels("pipeline", "lakefs-credentials", name),
             string_data={
                 "LAKEFS_ACCESS_KEY_ID": tier.secret("lakefsAccessKeyId"),
                 "LAKEFS_SECRET_ACCESS_KEY": tier.secret("lakefsSecretAccessKey"),
@@ -163,9 +165,7 @@ class Sandbox(pulumi.ComponentResource):
             "PIPELINE_GIT_BRANCH": self._settings.git_branch,
         }
 
-    def _create_wiring(
-        self, name: str, tier: TierLink, opts: pulumi.ResourceOptions
-    ) -> k8s.core.v1.ConfigMap:
+    def _create_wiring(self, name: str, opts: pulumi.ResourceOptions) -> k8s.core.v1.ConfigMap:
         return k8s.core.v1.ConfigMap(
             f"{name}-wiring",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=WIRING_CONFIG_MAP, namespace=self._names.namespace),

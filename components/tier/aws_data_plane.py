@@ -10,19 +10,14 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_kubernetes as k8s
 
 from components.config.tier import TierConfig
+from components.k8s import opaque_secret, standard_labels
 from components.tier.aws_postgres import RdsPostgres, RdsPostgresArgs
 from components.tier.aws_storage import S3ObjectStore, S3ObjectStoreArgs
 from components.tier.data_plane import DATABASES, LAKEFS_SERVICE_ACCOUNT, DataPlane
 from components.tier.lakefs_server import AwsS3Blockstore
 from components.tier.postgres_local import PostgresDatabase
-
-
-def _secret(value: pulumi.Input[str]) -> pulumi.Output[str]:
-    return pulumi.Output.secret(value)
-
 
 RDS_ADMIN = "tier_admin"
 
@@ -88,20 +83,21 @@ def _consumer(
     name: str, db: str, database: RdsPostgres, namespace: str, opts: pulumi.ResourceOptions
 ) -> PostgresDatabase:
     secret_name = f"{name}-rds-{db}"
-    k8s.core.v1.Secret(
+    opaque_secret(
         f"{name}-rds-{db}",
-        metadata=k8s.meta.v1.ObjectMetaArgs(name=secret_name, namespace=namespace),
-        type="Opaque",
+        name=secret_name,
+        namespace=namespace,
+        labels=standard_labels("postgres", "database", f"{name}-rds"),
         string_data={
             "username": RDS_ADMIN,
-            "password": _secret(database.admin_password),
-            "postgresql-password": _secret(database.admin_password),
+            "password": database.admin_password,
+            "postgresql-password": database.admin_password,
         },
         opts=opts,
     )
     return PostgresDatabase(
         name=db,
         user=RDS_ADMIN,
-        password=_secret(database.admin_password),
+        password=database.admin_password,  # already secret
         secret_name=secret_name,
     )

@@ -23,6 +23,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from components.config.aws import RDS_ENGINE_VERSION, ingress_cidr_problem, rds_engine_version_problem
+from components.k8s.labels import cloud_tags
 
 PORT = 5432
 _USERNAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -113,7 +114,7 @@ class RdsPostgres(pulumi.ComponentResource):
         super().__init__("pipeline-sandbox:tier:RdsPostgres", name, None, opts)
         self._name = name
         self._args = args
-        self._tags = {"app.kubernetes.io/part-of": "pipeline-sandbox", "managed-by": "pulumi", **args.tags}
+        self._tags = cloud_tags(args.tags)
 
         subnet_group = self._create_subnet_group()
         security_group = self._create_security_group()

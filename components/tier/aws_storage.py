@@ -15,6 +15,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.config.aws import issuer_host_path
+from components.k8s.labels import cloud_tags
 
 # lakeFS's documented minimal permissions (docs.lakefs.io, "Prepare your AWS S3 bucket"). No
 # DeleteObject/DeleteObjectVersion: the lakeFS server does not delete objects (garbage collection is a
@@ -94,7 +95,7 @@ class S3ObjectStore(pulumi.ComponentResource):
         super().__init__("pipeline-sandbox:tier:S3ObjectStore", name, None, opts)
         self._name = name
         self._args = args
-        self._tags = {"app.kubernetes.io/part-of": "pipeline-sandbox", "managed-by": "pulumi", **args.tags}
+        self._tags = cloud_tags(args.tags)
 
         bucket = self._create_bucket()
         self._create_encryption(bucket)

@@ -128,7 +128,7 @@ class DagsterHost(pulumi.ComponentResource):
             namespace=args.namespace,
             labels=standard_labels("dagster", "run-storage", name),
             string_data={PASSWORD_KEY: args.postgres.password},
-            parent=self,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         self.chart = k8s.helm.v4.Chart(
             f"{name}-chart",

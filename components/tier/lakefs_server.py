@@ -142,7 +142,7 @@ class LakeFSServer(pulumi.ComponentResource):
                 CONNECTION_STRING_KEY: args.database_connection_string,
                 ENCRYPT_KEY_KEY: self.encrypt_key.result,
             },
-            parent=self,
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
     def _create_blockstore_secret(
@@ -157,7 +157,7 @@ class LakeFSServer(pulumi.ComponentResource):
                 ACCESS_KEY_ID_KEY: minio.access_key_id,
                 SECRET_ACCESS_KEY_KEY: minio.secret_access_key,
             },
-            parent=self,
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
 
