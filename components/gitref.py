@@ -12,8 +12,9 @@ GIT_BRANCH_RULES = (
 
 
 def is_valid_git_branch(name: str) -> bool:
-    """True when git itself would accept ``name`` as a branch name."""
-    if not name or name == "@" or name.startswith("-"):
+    """True when git itself would accept ``name`` as a branch name (and it is not ``HEAD``)."""
+    # "HEAD" and "@" name the current checkout, not a branch; git's --branch mode lets some through.
+    if not name or name in ("HEAD", "@") or name.startswith("-"):
         return False
     if _FORBIDDEN_CHARACTERS.search(name) or ".." in name or "@{" in name:
         return False

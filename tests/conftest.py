@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import runpy
 import subprocess
-import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -355,9 +355,7 @@ def git_checkout(tmp_path: Path) -> Callable[..., Path]:
 @pytest.fixture(autouse=True)
 def _no_ambient_pulumi_config(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Keeps a developer's own PULUMI_CONFIG* variables out of the program under test."""
-    for name in [
-        n for n in list(sys.modules.get("os", __import__("os")).environ) if n.startswith("PULUMI_CONFIG")
-    ]:
+    for name in [n for n in os.environ if n.startswith("PULUMI_CONFIG")]:
         monkeypatch.delenv(name)
     # A developer's global git identity must not leak into tests of the "no user.email" case.
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")

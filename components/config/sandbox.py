@@ -24,7 +24,7 @@ _LAKEFS_REF = re.compile(r"^[A-Za-z0-9_][-A-Za-z0-9_./~^@]*$")
 
 
 def _git_branch(value: str) -> str:
-    if value == "HEAD" or not is_valid_git_branch(value):
+    if not is_valid_git_branch(value):
         raise ValueError(f"expected {GIT_BRANCH_RULES}, got {value!r}")
     return value
 
