@@ -54,11 +54,11 @@ class CodeLocation:
     """The one code location the host serves (a gRPC server from the pipeline image)."""
 
     name: str
-    image_repository: str
-    image_tag: str
+    image_repository: pulumi.Input[str]
+    image_tag: pulumi.Input[str]
     grpc_args: tuple[str, ...]
     """Arguments of ``dagster api grpc``, e.g. ``("-m", "pipeline.definitions")``."""
-    env: Mapping[str, str] = field(default_factory=dict)
+    env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """Plain (non-secret) environment of the code server and of every run pod."""
     env_secrets: tuple[str, ...] = ()
     """Names of Secrets whose keys become environment of the code server and of every run pod."""
@@ -85,8 +85,9 @@ class DagsterHostArgs:
     """Inputs of :class:`DagsterHost`."""
 
     namespace: pulumi.Input[str]
-    dagster_version: str
-    """Chart version, which also pins the Dagster images (``tier:versions.dagster``)."""
+    dagster_version: pulumi.Input[str]
+    """Chart version, which also pins the Dagster images (``tier:versions.dagster``; a sandbox passes its
+    tier's ``versions.dagster`` output)."""
     code_location: CodeLocation
     postgres: PostgresConnection
     release_name: str = "dagster"

@@ -60,8 +60,9 @@ class LocalPostgresArgs:
     """Inputs of :class:`LocalPostgres`."""
 
     namespace: pulumi.Input[str]
-    version: str
-    """Tag of the official ``postgres`` image, e.g. ``16.4``; 15 or newer (the Job uses psql's \\getenv)."""
+    version: pulumi.Input[str]
+    """Tag of the official ``postgres`` image, e.g. ``16.4``; 15 or newer (the Job uses psql's \\getenv).
+    A sandbox passes its tier's version as an Output, which is checked once it resolves."""
     databases: Sequence[str]
     """One database per name, owned by a role of that name, e.g. ``["lakefs", "metastore", "dagster"]``."""
     storage_size: str = "10Gi"
@@ -86,9 +87,8 @@ class LocalPostgresArgs:
             )
         if len(set(self.databases)) != len(self.databases):
             raise ValueError(f"database names must be unique, got {list(self.databases)}")
-        major = re.match(r"^(\d+)", self.version)
-        if major is None or int(major.group(1)) < 15:
-            raise ValueError(f"postgres version must be 15 or newer, got {self.version!r}")
+        if isinstance(self.version, str):
+            postgres_image(self.version)
 
 
 @dataclass(frozen=True)
@@ -124,7 +124,7 @@ class LocalPostgres(pulumi.ComponentResource):
         self._name = name
         self._args = args
         self._labels = standard_labels(_APP, _COMPONENT, name)
-        self._image = f"postgres:{args.version}"
+        self._image = pulumi.Output.from_input(args.version).apply(postgres_image)
         self.port = PORT
         self.host = service_host(name, args.namespace)
         self.superuser_secret_name = f"{name}-superuser"
@@ -279,7 +279,7 @@ class LocalPostgres(pulumi.ComponentResource):
         passwords = [db.password for db in self.databases.values()]
         # The checksum of random 190-bit passwords reveals nothing; unsecret it so the Job name is readable.
         checksum = pulumi.Output.unsecret(
-            pulumi.Output.all(*passwords).apply(lambda pw: config_checksum(script, self._image, *pw))
+            pulumi.Output.all(self._image, *passwords).apply(lambda parts: config_checksum(script, *parts))
         )
         env = [
             k8s.core.v1.EnvVarArgs(name="PGHOST", value=self.host),
@@ -323,6 +323,14 @@ class LocalPostgres(pulumi.ComponentResource):
             # Pulumi awaits the StatefulSet's readiness, so the Job's first attempt usually connects.
             opts=self._child(depends_on=[statefulset]),
         )
+
+
+def postgres_image(version: str) -> str:
+    """The official image for ``version``; refuses versions older than 15 (see ``version``)."""
+    major = re.match(r"^(\d+)", version)
+    if major is None or int(major.group(1)) < 15:
+        raise ValueError(f"postgres version must be 15 or newer, got {version!r}")
+    return f"postgres:{version}"
 
 
 def ensure_databases_script(databases: Sequence[str]) -> str:
