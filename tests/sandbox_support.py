@@ -7,6 +7,7 @@ from typing import Any
 
 from components.sandbox.lease import SandboxLeaseProvider
 from tests.conftest import ProgramRun, SecretValue, run_program
+from tests.simulated import SIMULATED
 
 LEASE = "pulumi-python:dynamic/sandbox:Lease"
 LAKEFS_BRANCH = "pulumi-python:dynamic/lakefs:Branch"
@@ -28,6 +29,7 @@ PROD_TIER_OUTPUTS: dict[str, Any] = {
     "lakefsSecretAccessKey": SecretValue(SECRET_ACCESS_KEY),
     "metastoreUri": "thrift://metastore.pipeline-prod.svc.cluster.local:9083",
     "codeImageRepository": "registry.example.com/pipeline",
+    "codeModule": "pipeline.definitions",
 }
 TIER_OUTPUTS = {PROD_TIER: PROD_TIER_OUTPUTS}
 
@@ -57,5 +59,5 @@ def sandbox_run(
         stack,
         config,
         stack_outputs=TIER_OUTPUTS if tier_outputs is None else tier_outputs,
-        computed={LEASE: simulated_lease, LAKEFS_BRANCH: created_branch, **(computed or {})},
+        computed={LEASE: simulated_lease, LAKEFS_BRANCH: created_branch, **SIMULATED, **(computed or {})},
     )

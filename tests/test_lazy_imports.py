@@ -10,11 +10,9 @@ from tests.conftest import PROJECT_ROOT
 
 _PROBE = """
 import json, sys
-from tests.conftest import run_program
-from tests.sandbox_support import LEASE, TIER_OUTPUTS, simulated_lease
-run = run_program("bob-x", {"sandbox:branch": "feature/x", "sandbox:owner": "bob@example.com",
-                            "sandbox:image": "registry.example.com/pipeline:abc123"},
-                  computed={LEASE: simulated_lease}, stack_outputs=TIER_OUTPUTS)
+from tests.sandbox_support import sandbox_run
+run = sandbox_run({"sandbox:branch": "feature/x", "sandbox:owner": "bob@example.com",
+                   "sandbox:image": "registry.example.com/pipeline:abc123"}, stack="bob-x")
 print(json.dumps({"namespace": run.outputs["namespace"],
                   "aws": sorted(m for m in sys.modules if m.startswith("pulumi_aws"))}))
 """

@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 
 from tests.conftest import PROJECT_ROOT, ProgramRun, run_program
-from tools.plan import SIMULATED
+from tests.simulated import SIMULATED
 
 # What AWS would compute for the aws data plane's resources.
 AWS_COMPUTED: dict[str, Any] = {

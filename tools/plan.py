@@ -11,22 +11,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
 
 from tests.conftest import ProgramFailed, ProgramRun, run_program
-from tests.sandbox_support import LEASE, TIER_OUTPUTS, simulated_lease
-
-
-def _generated(args: Any) -> dict[str, Any]:
-    return {"result": f"generated-{args.name}", "hex": "0f1e2d3c"}
-
-
-# Computed outputs the engine would fill in; the plan shows placeholders instead.
-SIMULATED: dict[str, Any] = {
-    "random:index/randomPassword:RandomPassword": _generated,
-    "random:index/randomString:RandomString": _generated,
-    "random:index/randomId:RandomId": _generated,
-}
+from tests.sandbox_support import LAKEFS_BRANCH, LEASE, TIER_OUTPUTS, created_branch, simulated_lease
+from tests.simulated import SIMULATED
 
 
 def plan(stack: str, overrides: dict[str, str]) -> ProgramRun:
@@ -35,7 +23,7 @@ def plan(stack: str, overrides: dict[str, str]) -> ProgramRun:
         stack,
         overrides,
         stack_outputs=TIER_OUTPUTS,
-        computed={LEASE: simulated_lease, **SIMULATED},
+        computed={LEASE: simulated_lease, LAKEFS_BRANCH: created_branch, **SIMULATED},
     )
 
 

@@ -18,6 +18,7 @@ from components.cluster import kubernetes_provider
 from components.config import SandboxStackConfig
 from components.k8s import PART_OF, opaque_secret, standard_labels
 from components.lakefs import Branch, BranchArgs, LakeFSConnection
+from components.sandbox.dag_deployment import SandboxDagster, SandboxDagsterArgs, split_image
 from components.sandbox.lease import SandboxLease
 from components.sandbox.place import ANNOTATION_PREFIX, SandboxPlace, SandboxPlaceArgs
 from components.sandbox.tier_link import TierLink, link_tier
@@ -69,9 +70,12 @@ class Sandbox(pulumi.ComponentResource):
         )
         in_cluster = pulumi.ResourceOptions(parent=self, provider=self.provider)
         self.place = self._create_place(name, in_cluster)
-        namespaced = pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[self.place]))
-        self._create_credentials(name, self.tier, namespaced)
-        self._create_wiring(name, namespaced)
+        # Namespaced objects take the namespace from the place, which resolves only once the namespace,
+        # quota, limits and network policy exist: the ordering travels with the value.
+        self.namespace = self.place.namespace
+        credentials = self._create_credentials(name, self.tier, in_cluster)
+        self._create_wiring(name, in_cluster)
+        self.dagster = self._create_dagster(name, credentials, in_cluster)
         self.register_outputs(self.stack_outputs())
 
     def _create_lease(self, name: str) -> SandboxLease:
@@ -144,7 +148,7 @@ class Sandbox(pulumi.ComponentResource):
         return opaque_secret(
             f"{name}-lakefs-credentials",
             name=CREDENTIALS_SECRET,
-            namespace=self._names.namespace,
+            namespace=self.namespace,
             labels=standard_labels("pipeline", "lakefs-credentials", name),
             string_data={
                 "LAKEFS_ACCESS_KEY_ID": tier.secret("lakefsAccessKeyId"),
@@ -168,8 +172,42 @@ class Sandbox(pulumi.ComponentResource):
     def _create_wiring(self, name: str, opts: pulumi.ResourceOptions) -> k8s.core.v1.ConfigMap:
         return k8s.core.v1.ConfigMap(
             f"{name}-wiring",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=WIRING_CONFIG_MAP, namespace=self._names.namespace),
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=WIRING_CONFIG_MAP, namespace=self.namespace),
             data=self.wiring(),
+            opts=opts,
+        )
+
+    def _code_image(self) -> tuple[pulumi.Input[str], pulumi.Input[str]]:
+        """``sandbox:image``, else the tier's code image tagged with the checked-out commit."""
+        settings = self._settings
+        if settings.config.image:
+            return split_image(settings.config.image)
+        if settings.commit is None:  # the loader refuses this combination; this keeps mypy honest
+            raise ValueError("sandbox:image is required when the git commit is unknown")
+        return self.tier.get("codeImageRepository"), settings.commit
+
+    def _create_dagster(
+        self, name: str, credentials: k8s.core.v1.Secret, opts: pulumi.ResourceOptions
+    ) -> SandboxDagster:
+        config = self._settings.config
+        image_repository, image_tag = self._code_image()
+        versions = self.tier.get("versions")
+        return SandboxDagster(
+            f"{name}-dagster",
+            SandboxDagsterArgs(
+                namespace=self.namespace,
+                dagster_version=versions.apply(lambda v: v["dagster"]),
+                postgres_version=versions.apply(lambda v: v["postgres"]),
+                image_repository=image_repository,
+                image_tag=image_tag,
+                module=self.tier.get("codeModule"),
+                wiring=self.wiring(),
+                # The name as an Output of the Secret: the chart waits for the Secret it references.
+                credentials_secret=credentials.metadata.name,
+                schedules=config.schedules,
+                sensors=config.sensors,
+                kubectl_context=config.kubernetes.context,
+            ),
             opts=opts,
         )
 
@@ -191,4 +229,5 @@ class Sandbox(pulumi.ComponentResource):
             "namespace": self._names.namespace,
             "owner": self._settings.owner,
             "expiresAt": self.expires_at,
+            "dagsterUrl": self.dagster.url_port_forward_command,
         }

@@ -28,7 +28,11 @@ class SandboxPlace(pulumi.ComponentResource):
     """Namespace, ResourceQuota, LimitRange and a same-namespace-only ingress NetworkPolicy."""
 
     namespace: pulumi.Output[str]
-    """Name of the namespace, once it exists."""
+    """Name of the namespace, resolving only once it exists with its quota, limits and network policy.
+
+    Everything in the sandbox takes its namespace from here, so the dependency travels with the
+    value into nested components (``depends_on`` on a component does not reach its children), and
+    no pod is admitted before the LimitRange defaults and quota are in force."""
 
     def __init__(self, name: str, args: SandboxPlaceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("pipeline-sandbox:sandbox:SandboxPlace", name, None, opts)
@@ -40,19 +44,24 @@ class SandboxPlace(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.namespace = namespace.metadata.name
+        self._namespace_name = namespace.metadata.name
         child = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
-        self._create_quota(name, child)
-        self._create_limits(name, child)
-        self._create_network_policy(name, child)
+        guards = [
+            self._create_quota(name, child),
+            self._create_limits(name, child),
+            self._create_network_policy(name, child),
+        ]
+        self.namespace = pulumi.Output.all(self._namespace_name, *[g.id for g in guards]).apply(
+            lambda values: str(values[0])
+        )
         self.register_outputs({"namespace": self.namespace})
 
     def _metadata(self, name: str) -> k8s.meta.v1.ObjectMetaArgs:
-        return k8s.meta.v1.ObjectMetaArgs(name=name, namespace=self.namespace, labels=self._args.labels)
+        return k8s.meta.v1.ObjectMetaArgs(name=name, namespace=self._namespace_name, labels=self._args.labels)
 
-    def _create_quota(self, name: str, opts: pulumi.ResourceOptions) -> None:
+    def _create_quota(self, name: str, opts: pulumi.ResourceOptions) -> k8s.core.v1.ResourceQuota:
         quota = self._args.quota
-        k8s.core.v1.ResourceQuota(
+        return k8s.core.v1.ResourceQuota(
             f"{name}-quota",
             metadata=self._metadata("sandbox-quota"),
             spec=k8s.core.v1.ResourceQuotaSpecArgs(
@@ -71,9 +80,9 @@ class SandboxPlace(pulumi.ComponentResource):
             opts=opts,
         )
 
-    def _create_limits(self, name: str, opts: pulumi.ResourceOptions) -> None:
+    def _create_limits(self, name: str, opts: pulumi.ResourceOptions) -> k8s.core.v1.LimitRange:
         quota = self._args.quota
-        k8s.core.v1.LimitRange(
+        return k8s.core.v1.LimitRange(
             f"{name}-limits",
             metadata=self._metadata("sandbox-limits"),
             spec=k8s.core.v1.LimitRangeSpecArgs(
@@ -88,11 +97,13 @@ class SandboxPlace(pulumi.ComponentResource):
             opts=opts,
         )
 
-    def _create_network_policy(self, name: str, opts: pulumi.ResourceOptions) -> None:
+    def _create_network_policy(
+        self, name: str, opts: pulumi.ResourceOptions
+    ) -> k8s.networking.v1.NetworkPolicy:
         # Ingress only from pods of this namespace: other sandboxes and the tier cannot reach in.
         # Egress stays open: pods need lakeFS and the metastore in the tier namespace, and the
         # Kubernetes API for launching runs.
-        k8s.networking.v1.NetworkPolicy(
+        return k8s.networking.v1.NetworkPolicy(
             f"{name}-isolation",
             metadata=self._metadata("sandbox-isolation"),
             spec=k8s.networking.v1.NetworkPolicySpecArgs(

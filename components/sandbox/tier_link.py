@@ -14,7 +14,11 @@ from typing import Any
 
 import pulumi
 
+from components.tier.postgres_local import postgres_image
+
 _URL = re.compile(r"^https?://[^\s/]+(/.*)?$")
+# The tier versions a sandbox runs itself: Dagster (its own host) and Postgres (its run storage).
+SANDBOX_VERSIONS = {"dagster", "postgres"}
 
 
 def _url(value: Any) -> bool:
@@ -26,20 +30,32 @@ def _text(value: Any) -> bool:
 
 
 def _versions(value: Any) -> bool:
-    return isinstance(value, dict) and all(_text(v) for v in value.values()) and "dagster" in value
+    if not (
+        isinstance(value, dict) and all(_text(v) for v in value.values()) and set(value) >= SANDBOX_VERSIONS
+    ):
+        return False
+    try:
+        postgres_image(value["postgres"])
+    except ValueError:
+        return False
+    return True
 
 
 # output name -> (check, what is expected)
 PLAIN_OUTPUTS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "environment": (_text, "the tier's environment name"),
     "namespace": (_text, "the tier's namespace"),
-    "versions": (_versions, "an object of component versions including 'dagster'"),
+    "versions": (
+        _versions,
+        "an object of component versions including 'dagster' and 'postgres' (15 or newer)",
+    ),
     "lakefsEndpoint": (_url, "an http(s) URL"),
     "lakefsInternalEndpoint": (_url, "an http(s) URL"),
     "lakefsRepository": (_text, "a repository name"),
     "lakefsDefaultBranch": (_text, "a branch name"),
     "metastoreUri": (_text, "a thrift:// URI"),
     "codeImageRepository": (_text, "an image repository"),
+    "codeModule": (_text, "the Python module of the pipeline's Dagster Definitions"),
 }
 SECRET_OUTPUTS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "lakefsAccessKeyId": (_text, "an access key id"),

@@ -28,7 +28,13 @@ from components.lakefs import (
     RepositoryArgs,
 )
 from components.stackref import qualify_stack_name
-from components.tier.dagster_host import CodeLocation, DagsterHost, DagsterHostArgs, PostgresConnection
+from components.tier.dagster_host import (
+    CODE_LOCATION,
+    CodeLocation,
+    DagsterHost,
+    DagsterHostArgs,
+    PostgresConnection,
+)
 from components.tier.data_plane import DataPlane, local_data_plane
 from components.tier.lakefs_server import LakeFSServer, LakeFSServerArgs
 from components.tier.metastore import HiveMetastore, HiveMetastoreArgs, MetastoreDatabase
@@ -37,9 +43,6 @@ from components.tier.promotion import promotion_gate
 
 def _secret(value: pulumi.Input[str]) -> pulumi.Output[str]:
     return pulumi.Output.secret(value)
-
-
-CODE_LOCATION = "pipeline"
 
 
 @dataclass(frozen=True)
@@ -221,6 +224,7 @@ class Tier(pulumi.ComponentResource):
                 # Production runs its schedules and sensors; sandboxes keep theirs off.
                 schedules=True,
                 sensors=True,
+                kubectl_context=self._config.kubernetes.context,
             ),
             opts=opts,
         )
@@ -241,5 +245,6 @@ class Tier(pulumi.ComponentResource):
             "lakefsSecretAccessKey": self.lakefs_secret_access_key,
             "metastoreUri": self.metastore_uri,
             "codeImageRepository": config.dagster.code_image_repository,
+            "codeModule": config.dagster.module,
             "dagsterUrl": self.dagster.url_port_forward_command,
         }

@@ -23,6 +23,7 @@ its ``default_status``.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +35,8 @@ from components.k8s import PART_OF, ContainerResources, check_object_name, opaqu
 from components.tier.chart_common import RunAs
 
 CHART = "dagster"
+CODE_LOCATION = "pipeline"
+"""Name of the one code location, the same in the tier and every sandbox."""
 CHART_REPOSITORY = "https://dagster-io.github.io/helm"
 WEBSERVER_NAME = "dagster-webserver"
 WEBSERVER_PORT = 80
@@ -56,11 +59,11 @@ class CodeLocation:
     name: str
     image_repository: pulumi.Input[str]
     image_tag: pulumi.Input[str]
-    grpc_args: tuple[str, ...]
+    grpc_args: tuple[pulumi.Input[str], ...]
     """Arguments of ``dagster api grpc``, e.g. ``("-m", "pipeline.definitions")``."""
     env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """Plain (non-secret) environment of the code server and of every run pod."""
-    env_secrets: tuple[str, ...] = ()
+    env_secrets: tuple[pulumi.Input[str], ...] = ()
     """Names of Secrets whose keys become environment of the code server and of every run pod."""
     port: int = 3030
     resources: ContainerResources = field(default_factory=_dagster_resources)
@@ -108,6 +111,8 @@ class DagsterHostArgs:
     # Dagster's images write to their home and /tmp, so the root filesystem stays writable.
     run_as: RunAs = field(default_factory=lambda: RunAs(read_only_root_filesystem=False))
     chart_repository: str = CHART_REPOSITORY
+    kubectl_context: str | None = None
+    """kubeconfig context the port-forward command names; None leaves kubectl on its current context."""
 
 
 class DagsterHost(pulumi.ComponentResource):
@@ -144,8 +149,9 @@ class DagsterHost(pulumi.ComponentResource):
         service = webserver_service_name(args.release_name)
         self.webserver_service = pulumi.Output.from_input(service)
         self.webserver_port = pulumi.Output.from_input(WEBSERVER_PORT)
+        context = f"--context {shlex.quote(args.kubectl_context)} " if args.kubectl_context else ""
         self.url_port_forward_command = pulumi.Output.from_input(args.namespace).apply(
-            lambda ns: f"kubectl -n {ns} port-forward svc/{service} 3000:{WEBSERVER_PORT}"
+            lambda ns: f"kubectl {context}-n {ns} port-forward svc/{service} 3000:{WEBSERVER_PORT}"
         )
         self.register_outputs(
             {
