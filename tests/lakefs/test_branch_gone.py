@@ -284,6 +284,22 @@ def test_timeouts_after_the_retries_count_as_unreachable(
     assert lakefs.head(repo, "sbx") is not None  # forgotten, not deleted
 
 
+@pytest.mark.fault_injection
+def test_the_opt_in_does_not_forgive_a_lakefs_that_answered_and_then_stopped(
+    lakefs: LakeFSTarget, fake: FakeLakeFSServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # lakeFS showed the branch exists, so it is not gone for good: its changes are still unchecked.
+    repo = lakefs.new_repo()
+    created = _create(lakefs, repo, "sbx")
+    monkeypatch.setenv(FORGET_UNREACHABLE_ENV, "1")
+    fake.faults.before("GET", lambda: fake.faults.drop(10, method="GET"))  # answers once, then drops
+
+    with pytest.raises(errors.LakeFSUnreachableError, match="listing uncommitted changes of branch 'sbx'"):
+        BranchProvider().delete(created.id, created.outs)
+    fake.faults.clear()
+    assert lakefs.head(repo, "sbx") is not None
+
+
 # -- the provider process ---------------------------------------------------------------------------
 
 # In the child, as the engine's provider host: unpickle the provider, then delete.
