@@ -133,7 +133,7 @@ class BranchProvider(LakeFSProvider):
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         repo, branch = _identity(id_, props)
-        # Read first, before any call: a mistyped opt-in fails even while lakeFS answers.
+        # Before any call, so that a mistyped opt-in fails even while lakeFS answers.
         opted_in = forget_unreachable_opted_in()
         with self.session(props) as s:
             try:

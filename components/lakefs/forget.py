@@ -9,7 +9,9 @@ lakeFS is gone for good, the operator says so explicitly for one run::
 The variable is read inside the provider process at delete time (the engine starts that process
 with the CLI's environment; destroy does not run the program, so stack config could not carry it).
 It forgives only "lakeFS did not answer" (connection refused, unknown host, timeouts after the
-retries), never an answer: 401/403, 5xx and uncommitted changes still fail.
+retries) while the branch is being looked up, never an answer: 401/403, 5xx and uncommitted changes
+still fail, and so does a lakeFS that answered the lookup and stopped answering later in the delete
+(it is not gone for good, and the branch it just showed may hold unchecked changes).
 """
 
 from __future__ import annotations

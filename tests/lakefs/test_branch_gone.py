@@ -173,6 +173,7 @@ def test_delete_refuses_to_forget_a_branch_when_lakefs_does_not_answer(
     assert "bring lakeFS back" in message and "run `pulumi destroy` again" in message
     assert f"`{FORGET_UNREACHABLE_ENV}=1 pulumi destroy`" in message
     assert f"last known head commit: {HEAD}" in message
+    assert lakefs.secret_access_key not in message
 
 
 @pytest.mark.parametrize("value", ["1", "true", "YES", " True "])
