@@ -14,17 +14,22 @@ Resources (type tokens `pulumi-python:dynamic/lakefs:<Type>`), each `(name, args
 
 All take a `LakeFSConnection(endpoint, access_key_id, secret_access_key)`; the secret stays a Pulumi
 secret. Failures raise subclasses of `errors.LakeFSError`.
+
+Deleting a `Branch` while lakeFS does not answer fails, unless the environment of `pulumi destroy`
+sets `FORGET_UNREACHABLE_ENV` (PIPELINE_SANDBOX_FORGET_UNREACHABLE_LAKEFS=1; see `forget`).
 """
 
 from components.lakefs.branch import Branch, BranchArgs, BranchProvider
 from components.lakefs.connection import LakeFSConnection
 from components.lakefs.errors import LakeFSError
+from components.lakefs.forget import FORGET_UNREACHABLE_ENV
 from components.lakefs.protection import BranchProtection, BranchProtectionArgs, BranchProtectionProvider
 from components.lakefs.repository import Repository, RepositoryArgs, RepositoryProvider
 from components.lakefs.setup import LakeFSSetup, LakeFSSetupArgs, LakeFSSetupProvider
 from components.lakefs.tag import Tag, TagArgs, TagProvider
 
 __all__ = [
+    "FORGET_UNREACHABLE_ENV",
     "Branch",
     "BranchArgs",
     "BranchProtection",

@@ -17,8 +17,11 @@ Safe delete: uncommitted changes stop the delete (with a count, a few paths and 
 `discard_uncommitted`; unless `archive` is false, the head is tagged `archive-<branch>-<UTC time>`
 first so committed work stays reachable. lakeFS v1.x accepts "/" in tag ids, but older servers
 validated tag ids like branch ids (no "/"), and a "/" must travel %2F-encoded in URL paths, which some
-proxies rewrite; a dash-separated id is valid everywhere. A branch or repository already gone counts
-as deleted.
+proxies rewrite; a dash-separated id is valid everywhere.
+
+Already gone: a branch, or its whole repository, that lakeFS confirms is gone counts as deleted (an
+info log says which). A lakeFS that does not answer at all is not "gone": delete fails with what to
+do, unless the operator opts in to forgetting the branch (`forget.FORGET_UNREACHABLE_ENV`).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ import pulumi.dynamic as dyn
 from components.lakefs import errors
 from components.lakefs.client import Session
 from components.lakefs.connection import LakeFSConnection, LakeFSResource
+from components.lakefs.forget import forget_or_refuse, forget_unreachable_opted_in
 from components.lakefs.provider import (
     BRANCH_ID,
     REPOSITORY_ID,
@@ -129,10 +133,17 @@ class BranchProvider(LakeFSProvider):
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         repo, branch = _identity(id_, props)
+        # Before any call, so that a mistyped opt-in fails even while lakeFS answers.
+        opted_in = forget_unreachable_opted_in()
         with self.session(props) as s:
-            head = s.branch_head(repo, branch)
+            try:
+                found = s.lookup_branch(repo, branch)
+            except errors.LakeFSUnreachableError as exc:
+                forget_or_refuse(s.settings.display_endpoint, repo, branch, props, exc, opted_in=opted_in)
+                return
+            head = found.head
             if head is None:
-                pulumi.log.info(f"lakeFS branch '{branch}' in repository '{repo}' is already gone")
+                pulumi.log.info(_gone_message(s, repo, branch, found.missing))
                 return
             if not props.get("discardUncommitted", False):
                 _refuse_if_uncommitted(s, repo, branch)
@@ -155,6 +166,16 @@ def _identity(id_: str, props: dict[str, Any]) -> tuple[str, str]:
         return props["repository"], props["branch"]
     repo, _, branch = id_.partition("/")
     return repo, branch
+
+
+def _gone_message(s: Session, repo: str, branch: str, missing: str | None) -> str:
+    endpoint = s.settings.display_endpoint
+    if missing == "repository":
+        return (
+            f"lakeFS repository '{repo}' no longer exists at {endpoint}, so neither does its branch "
+            f"'{branch}': nothing to delete"
+        )
+    return f"lakeFS branch '{branch}' in repository '{repo}' at {endpoint} is already gone: nothing to delete"
 
 
 def _adopt(s: Session, repo: str, branch: str, commit: str) -> None:

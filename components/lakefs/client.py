@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import lakefs_sdk
@@ -144,11 +144,45 @@ class Session:
 
     def branch_head(self, repository: str, branch: str) -> str | None:
         """The head commit of a branch, or None when the branch or its repository is gone."""
+        return self.lookup_branch(repository, branch).head
+
+    def lookup_branch(self, repository: str, branch: str) -> BranchLookup:
+        """A branch's head commit, or which of branch and repository lakeFS says is gone.
+
+        `getBranch` answers 404 both for a missing branch and for a missing repository, and so does
+        anything at a wrong URL (a proxy path, another service). So a 404 is only taken as "gone"
+        once lakeFS itself has confirmed it: `getRepository` answers 200 (only the branch is gone),
+        or answers 404 while `getCurrentUser` answers 200 (a lakeFS that accepts our key pair has no
+        such repository). Anything else raises.
+        """
         where = self.where("reading branch", repository, branch)
         try:
-            return self.call(where, self.branches.get_branch, repository, branch, idempotent=True).commit_id
+            ref = self.call(where, self.branches.get_branch, repository, branch, idempotent=True)
+            return BranchLookup(head=ref.commit_id)
         except errors.LakeFSNotFoundError:
-            return None
+            pass
+        where = self.where("reading repository", repository)
+        try:
+            self.call(where, self.repositories.get_repository, repository, idempotent=True)
+            return BranchLookup(head=None, missing="branch")
+        except errors.LakeFSNotFoundError:
+            pass
+        self._confirm_lakefs_api(repository, branch)
+        return BranchLookup(head=None, missing="repository")
+
+    def _confirm_lakefs_api(self, repository: str, branch: str) -> None:
+        """Raise unless the endpoint is a lakeFS API that knows our key pair (so its 404s are real)."""
+        where = self.where("checking the lakeFS API (GET /user)")
+        try:
+            self.call(where, self.auth.get_current_user, idempotent=True)
+        except errors.LakeFSNotFoundError:
+            raise errors.LakeFSNotFoundError(
+                f"reading branch '{branch}' in repository '{repository}' at lakeFS "
+                f"{self.settings.display_endpoint} failed: the branch, the repository and even the "
+                f"lakeFS API's own GET {API_PATH}/user answer HTTP 404, so this URL does not look like a "
+                "lakeFS server; check the connection endpoint (the lakeFS base URL, e.g. "
+                f"http://lakefs:8000; '{API_PATH}' is added) and any proxy in front of it"
+            ) from None
 
     def uncommitted(self, repository: str, branch: str, limit: int = 10_000, sample: int = 5) -> Uncommitted:
         """Count a branch's uncommitted changes, paging through `diff_branch` up to `limit`."""
@@ -174,6 +208,19 @@ class Session:
                 break
             after = page.pagination.next_offset
         return Uncommitted(count, paths, capped)
+
+
+@dataclass(frozen=True)
+class BranchLookup:
+    """What lakeFS says about a branch.
+
+    Args:
+        head: Its head commit; None when it does not exist.
+        missing: When `head` is None, what is gone: the branch alone, or its whole repository.
+    """
+
+    head: str | None
+    missing: Literal["branch", "repository"] | None = None
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,11 @@ class LakeFSError(Exception):
 class LakeFSUnreachableError(LakeFSError):
     """The endpoint did not answer (refused, dropped or timed out), after any retries."""
 
+    reason: str = "no answer"
+    """Short cause, e.g. "connection refused or host unknown" or "timed out"."""
+    attempts: int = 1
+    """How many times the call was tried."""
+
 
 class LakeFSAuthenticationError(LakeFSError):
     """HTTP 401: the access key pair was rejected."""
@@ -145,7 +150,9 @@ def from_status(status: int | None, body: bytes | str | None, where: Where) -> L
 
 def unreachable(where: Where, reason: str, attempts: int) -> LakeFSUnreachableError:
     """Build the error for a call that never got an HTTP answer."""
-    return LakeFSUnreachableError(
+    error = LakeFSUnreachableError(
         f"{where.describe()} failed: the endpoint did not answer ({reason}) after {attempts} attempt(s); "
         "check the endpoint URL, that lakeFS is running and reachable from here, and the timeout"
     )
+    error.reason, error.attempts = reason, attempts
+    return error

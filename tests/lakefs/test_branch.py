@@ -225,22 +225,6 @@ def test_delete_without_archive_leaves_no_tag(lakefs: LakeFSTarget) -> None:
     assert lakefs.tags(repo) == {}
 
 
-def test_delete_of_a_branch_already_gone_succeeds(lakefs: LakeFSTarget) -> None:
-    repo = lakefs.new_repo()
-    created = _create(lakefs, repo, "sbx")
-    with lakefs.session() as s:
-        s.branches.delete_branch(repo, "sbx")
-    BranchProvider().delete(created.id, created.outs)
-
-
-def test_delete_when_the_repository_is_gone_succeeds(lakefs: LakeFSTarget) -> None:
-    repo = lakefs.new_repo()
-    created = _create(lakefs, repo, "sbx")
-    with lakefs.session() as s:
-        s.repositories.delete_repository(repo)
-    BranchProvider().delete(created.id, created.outs)
-
-
 def test_delete_of_the_default_branch_is_refused_clearly(lakefs: LakeFSTarget) -> None:
     repo = lakefs.new_repo()
     props = lakefs.props(repository=repo, branch="main", sourceRef="main", archive=False)
