@@ -20,6 +20,7 @@ CONTRACT = {
     "lakefsSecretAccessKey",
     "metastoreUri",
     "codeImageRepository",
+    "codeModule",
 }
 COMPONENTS = ["LocalPostgres", "LocalObjectStore", "LakeFSServer", "HiveMetastore", "DagsterHost"]
 
