@@ -15,6 +15,7 @@ import sys
 from tests.conftest import ProgramFailed, ProgramRun, run_program
 from tests.sandbox_support import LAKEFS_BRANCH, LEASE, TIER_OUTPUTS, created_branch, simulated_lease
 from tests.simulated import SIMULATED
+from tests.tier_support import STAGE, shipped_versions
 
 
 def plan(stack: str, overrides: dict[str, str]) -> ProgramRun:
@@ -22,7 +23,8 @@ def plan(stack: str, overrides: dict[str, str]) -> ProgramRun:
     return run_program(
         stack,
         overrides,
-        stack_outputs=TIER_OUTPUTS,
+        # Sandboxes read the sample prod tier; a gated tier stack reads stage as shipped in stacks/.
+        stack_outputs={**TIER_OUTPUTS, STAGE: {"versions": shipped_versions("stage")}},
         computed={LEASE: simulated_lease, LAKEFS_BRANCH: created_branch, **SIMULATED},
     )
 
