@@ -162,3 +162,13 @@ def test_a_git_branch_named_main_gets_its_own_lakefs_branch() -> None:
     run = sandbox_run({**BASE, "sandbox:branch": "main"})
     branch = run.one("pulumi-python:dynamic/lakefs:Branch")
     assert branch.inputs["branch"] == "sbx-main" != PROD_TIER_OUTPUTS["lakefsDefaultBranch"]
+
+
+def test_the_cluster_gone_opt_in_of_pulumi_kubernetes_stays_available_at_destroy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # pulumi-kubernetes reads PULUMI_K8S_DELETE_UNREACHABLE at destroy time only if the program
+    # never stored `deleteUnreachable` in the provider's inputs.
+    monkeypatch.delenv("PULUMI_K8S_DELETE_UNREACHABLE", raising=False)
+    provider = sandbox_run(BASE).one("pulumi:providers:kubernetes")
+    assert provider.inputs.get("deleteUnreachable") is None
