@@ -13,7 +13,8 @@ import pulumi
 from components.config.tier import TierConfig
 from components.tier.lakefs_server import AwsS3Blockstore, MinioBlockstore
 from components.tier.minio import LocalObjectStore, LocalObjectStoreArgs
-from components.tier.postgres_local import LocalPostgres, LocalPostgresArgs, PostgresDatabase
+from components.tier.postgres_bootstrap import PostgresDatabase
+from components.tier.postgres_local import LocalPostgres, LocalPostgresArgs
 
 DATABASES = ("lakefs", "metastore", "dagster")
 LAKEFS_SERVICE_ACCOUNT = "lakefs"
