@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -104,6 +105,26 @@ def test_connection_options_reference_credentials_by_variable_only() -> None:
         }
         # $(VAR) expands only from variables defined earlier in the list.
         assert names.index("METASTORE_DB_PASSWORD") < names.index("SERVICE_OPTS")
+
+
+def test_connection_parameters_such_as_tls_reach_the_jdbc_url_and_rerun_the_schema_job() -> None:
+    rds = MetastoreDatabase(
+        host="tier.abc.eu-west-1.rds.amazonaws.com",
+        database="metastore",
+        credentials_secret_name="tier-rds-db-metastore",
+        params={"sslmode": "require"},
+    )
+    run = run_metastore(database=rds)
+    url = "jdbc:postgresql://tier.abc.eu-west-1.rds.amazonaws.com:5432/metastore?sslmode=require "
+    for manifest in [*by_kind(run, "Deployment"), *by_kind(run, "Job")]:
+        assert url in env_of(main_container(manifest))["SERVICE_OPTS"]["value"] + " "
+
+    def job_name(run: ProgramRun) -> str:
+        (job,) = by_kind(run, "Job")
+        return str(job["metadata"]["name"])
+
+    without = run_metastore(database=dataclasses.replace(rds, params={}))
+    assert job_name(run) != job_name(without)
 
 
 def test_schema_job_runs_schematool_before_the_server_starts() -> None:

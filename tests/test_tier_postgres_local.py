@@ -8,7 +8,8 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.tier.postgres_local import LocalPostgres, LocalPostgresArgs, ensure_databases_script
+from components.tier.postgres_bootstrap import ensure_databases_script
+from components.tier.postgres_local import LocalPostgres, LocalPostgresArgs
 from tests.conftest import ProgramRun, run_under_mocks
 from tests.k8s_manifests import assert_valid_manifests, containers, manifests, pod_spec
 

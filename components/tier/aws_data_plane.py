@@ -1,9 +1,10 @@
 """The ``aws`` data plane: RDS Postgres and an S3 bucket reached by lakeFS through IRSA.
 
 Imported only on the aws path (``pulumi_aws`` is heavy and irrelevant to everything else).
-Consumers log in with the RDS admin role to their own database (``lakefs``, ``metastore``,
-``dagster``); creating those databases and per-consumer roles on RDS with an in-cluster Job is not
-built yet (see README, "Known gaps").
+One RDS server; each consumer (``lakefs``, ``metastore``, ``dagster``) gets its own login role,
+generated password and database, created by an in-cluster Job (the official ``postgres`` image of the
+engine's version, over TLS) that logs in as the RDS master user. The master password reaches the
+cluster only in a Kubernetes Secret for that Job; consumers never see it.
 """
 
 from __future__ import annotations
@@ -13,11 +14,16 @@ import pulumi_aws as aws
 
 from components.config.tier import TierConfig
 from components.k8s import opaque_secret, standard_labels
-from components.tier.aws_postgres import RdsPostgres, RdsPostgresArgs
+from components.tier.aws_postgres import PORT, RdsPostgres, RdsPostgresArgs
 from components.tier.aws_storage import S3ObjectStore, S3ObjectStoreArgs
 from components.tier.data_plane import DATABASES, LAKEFS_SERVICE_ACCOUNT, DataPlane
 from components.tier.lakefs_server import AwsS3Blockstore
-from components.tier.postgres_local import PostgresDatabase
+from components.tier.postgres_bootstrap import (
+    DatabaseBootstrap,
+    DatabaseBootstrapArgs,
+    bootstrap_databases,
+    postgres_image,
+)
 
 RDS_ADMIN = "tier_admin"
 
@@ -27,6 +33,9 @@ def aws_data_plane(name: str, config: TierConfig, namespace: str, opts: pulumi.R
     settings = config.aws
     if settings is None:  # TierConfig's validator guarantees it; this keeps the type checker honest.
         raise ValueError("tier:aws is required when tier:platform is aws")
+    # The bootstrap Job's psql matches the server: the engine version names an official image tag.
+    # Checked before anything is declared, as the script needs psql 15 or newer.
+    client_image = postgres_image(config.versions.postgres)
     region = pulumi.Config("aws").require("region")
     provider = aws.Provider(f"{name}-aws", region=region, opts=pulumi.ResourceOptions(parent=opts.parent))
     in_aws = pulumi.ResourceOptions(parent=opts.parent, provider=provider)
@@ -70,34 +79,46 @@ def aws_data_plane(name: str, config: TierConfig, namespace: str, opts: pulumi.R
         ),
         opts=in_aws,
     )
-    databases = {db: _consumer(name, db, database, namespace, opts) for db in DATABASES}
+    bootstrap = _bootstrap(f"{name}-rds", database, client_image, namespace, opts)
+    assert bootstrap.job is not None  # DATABASES is not empty
+    # Consumers read the host through the Job, so none starts before its role and database exist.
+    host = pulumi.Output.all(database.host, bootstrap.job.id).apply(lambda resolved: str(resolved[0]))
     return DataPlane(
-        postgres_host=database.host,
-        databases=databases,
+        postgres_host=host,
+        databases=bootstrap.databases,
+        postgres_sslmode="require",
         blockstore=AwsS3Blockstore(region=region, role_arn=store.lakefs_role_arn),
         storage_namespace=store.storage_namespace,
     )
 
 
-def _consumer(
-    name: str, db: str, database: RdsPostgres, namespace: str, opts: pulumi.ResourceOptions
-) -> PostgresDatabase:
-    secret_name = f"{name}-rds-{db}"
-    opaque_secret(
-        f"{name}-rds-{db}",
-        name=secret_name,
+def _bootstrap(
+    name: str, database: RdsPostgres, image: str, namespace: str, opts: pulumi.ResourceOptions
+) -> DatabaseBootstrap:
+    """The consumers' roles and databases, created on RDS by an in-cluster Job as the master user."""
+    labels = standard_labels("postgres", "database", name)
+    admin = opaque_secret(
+        f"{name}-admin",
+        name=f"{name}-admin",
         namespace=namespace,
-        labels=standard_labels("postgres", "database", f"{name}-rds"),
-        string_data={
-            "username": RDS_ADMIN,
-            "password": database.admin_password,
-            "postgresql-password": database.admin_password,
-        },
+        labels=labels,
+        string_data={"username": database.admin_username, "password": database.admin_password},
         opts=opts,
     )
-    return PostgresDatabase(
-        name=db,
-        user=RDS_ADMIN,
-        password=database.admin_password,  # already secret
-        secret_name=secret_name,
+    return bootstrap_databases(
+        name,
+        DatabaseBootstrapArgs(
+            namespace=namespace,
+            host=database.host,
+            admin_username=RDS_ADMIN,
+            admin_password_secret_name=admin.metadata.name,
+            image=image,
+            databases=DATABASES,
+            labels=labels,
+            port=PORT,
+            # The parameter group sets rds.force_ssl; the RDS CA is not in the image, so no verify-full.
+            sslmode="require",
+            depends_on=[database],
+        ),
+        opts,
     )

@@ -13,7 +13,8 @@ import pulumi
 from components.config.tier import TierConfig
 from components.tier.lakefs_server import AwsS3Blockstore, MinioBlockstore
 from components.tier.minio import LocalObjectStore, LocalObjectStoreArgs
-from components.tier.postgres_local import LocalPostgres, LocalPostgresArgs, PostgresDatabase
+from components.tier.postgres_bootstrap import PostgresDatabase, SslMode
+from components.tier.postgres_local import LocalPostgres, LocalPostgresArgs
 
 DATABASES = ("lakefs", "metastore", "dagster")
 LAKEFS_SERVICE_ACCOUNT = "lakefs"
@@ -26,8 +27,16 @@ class DataPlane:
 
     postgres_host: pulumi.Output[str]
     databases: dict[str, PostgresDatabase]
+    """Per consumer (:data:`DATABASES`): its own login role, password, database and credentials Secret."""
+    postgres_sslmode: SslMode
+    """What every Postgres client must use: ``disable`` in the cluster, ``require`` on RDS."""
     blockstore: MinioBlockstore | AwsS3Blockstore
     storage_namespace: pulumi.Output[str]
+
+    @property
+    def postgres_params(self) -> dict[str, str]:
+        """Connection parameters beyond the client defaults (Dagster's ``postgresqlParams``, JDBC)."""
+        return {} if self.postgres_sslmode == "disable" else {"sslmode": self.postgres_sslmode}
 
 
 def local_data_plane(
@@ -59,6 +68,7 @@ def local_data_plane(
     return DataPlane(
         postgres_host=postgres.host,
         databases=postgres.databases,
+        postgres_sslmode="disable",
         blockstore=MinioBlockstore(
             endpoint=store.endpoint,
             access_key_id=store.access_key_id,

@@ -16,7 +16,9 @@ expands from Secret-backed env vars; the spec never contains them.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 from xml.sax.saxutils import escape
 
 import pulumi
@@ -77,6 +79,14 @@ class MetastoreDatabase:
     port: int = 5432
     username_key: str = "username"
     password_key: str = "password"  # noqa: S105 - a key name
+    params: Mapping[str, str] = field(default_factory=dict)
+    """JDBC URL parameters, e.g. ``{"sslmode": "require"}`` for RDS (pgjdbc reads libpq's sslmode)."""
+
+    @property
+    def jdbc_url(self) -> pulumi.Output[str]:
+        """``jdbc:postgresql://host:port/database[?params]``."""
+        query = f"?{urlencode(dict(self.params))}" if self.params else ""
+        return pulumi.Output.concat("jdbc:postgresql://", self.host, f":{self.port}/{self.database}{query}")
 
 
 @dataclass(frozen=True)
@@ -160,7 +170,6 @@ class HiveMetastore(pulumi.ComponentResource):
     def _env(self) -> list[k8s.core.v1.EnvVarArgs]:
         """Env shared by the schema Job and the server; order matters for ``$(VAR)`` expansion."""
         db = self._args.database
-        jdbc_url = pulumi.Output.concat("jdbc:postgresql://", db.host, ":", str(db.port), "/", db.database)
         env = [
             secret_env("METASTORE_DB_USER", db.credentials_secret_name, db.username_key),
             secret_env("METASTORE_DB_PASSWORD", db.credentials_secret_name, db.password_key),
@@ -170,7 +179,7 @@ class HiveMetastore(pulumi.ComponentResource):
                 value=pulumi.Output.concat(
                     "-Djavax.jdo.option.ConnectionDriverName=org.postgresql.Driver",
                     " -Djavax.jdo.option.ConnectionURL=",
-                    jdbc_url,
+                    db.jdbc_url,
                     " -Djavax.jdo.option.ConnectionUserName=$(METASTORE_DB_USER)",
                     " -Djavax.jdo.option.ConnectionPassword=$(METASTORE_DB_PASSWORD)",
                 ),
@@ -264,8 +273,10 @@ class HiveMetastore(pulumi.ComponentResource):
         args = self._args
         db = args.database
         # Rerun when the version (a schema upgrade) or the target database changes; never otherwise.
+        # Parameters count only when there are any, so a stack without them keeps its Job.
+        params = [urlencode(dict(db.params))] if db.params else []
         checksum = pulumi.Output.from_input(db.host).apply(
-            lambda host: config_checksum(self._image, host, str(db.port), db.database)
+            lambda host: config_checksum(self._image, host, str(db.port), db.database, *params)
         )
         container = self._hive_container(
             "schematool",

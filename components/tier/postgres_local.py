@@ -3,20 +3,14 @@
 Creates, in the given namespace:
 - a Secret with the generated superuser password;
 - a one-replica StatefulSet (data on a PVC from a volumeClaimTemplate) and a ClusterIP Service on 5432;
-- per database: a generated password and a Secret for consumers (``username``, ``password``, ``host``,
-  ``port``, ``database``, ``connection-string``, and ``postgresql-password`` for the Dagster chart);
-- a ConfigMap with an idempotent psql script and a Job that runs it.
+- per database: a generated password, a Secret for consumers, and the Job that creates the role and
+  database (see :mod:`components.tier.postgres_bootstrap`, which the aws platform shares).
 
-Why a Job and not ``/docker-entrypoint-initdb.d``: init scripts run only when the data directory is
-first created, so a database added later would never appear. The Job runs whenever the database list,
-the image or a password changes (its name carries a checksum of them), and converges instead of
-creating: roles and databases are created only if missing, passwords and ownership are always set.
 The tier uses this for lakeFS, the metastore and Dagster; each sandbox reuses it for its own Dagster.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -27,10 +21,8 @@ import pulumi_random as random
 from components.k8s import (
     ContainerResources,
     check_object_name,
-    config_checksum,
     container_security_context,
     empty_dir,
-    one_shot_job,
     pod_security_context,
     secret_env,
     selector_labels,
@@ -38,6 +30,14 @@ from components.k8s import (
     standard_labels,
 )
 from components.k8s.workloads import cluster_ip_service, single_replica_statefulset
+from components.tier.postgres_bootstrap import (
+    NAME_ROOM,
+    DatabaseBootstrapArgs,
+    PostgresDatabase,
+    bootstrap_databases,
+    check_database_names,
+    postgres_image,
+)
 
 PORT = 5432
 SUPERUSER = "postgres"
@@ -48,11 +48,6 @@ _DATA_MOUNT = "/var/lib/postgresql/data"
 _PGDATA = f"{_DATA_MOUNT}/pgdata"
 # The uid/gid of the `postgres` user in the official image.
 _POSTGRES_UID = 999
-_SCRIPT = "ensure-databases.sql"
-# Needs no quoting in SQL, and leaves room in the object names derived from it.
-_DATABASE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
-# `<name>-db-init-<10 hex>` must stay a 63-character label (Job names become pod label values).
-_NAME_ROOM = len("-db-init-") + 10
 
 
 @dataclass(frozen=True)
@@ -79,29 +74,9 @@ class LocalPostgresArgs:
     """Let Kubernetes delete the finished init Job after this long; None keeps it and its logs."""
 
     def __post_init__(self) -> None:
-        bad = [d for d in self.databases if not _DATABASE_NAME.match(d) or d == SUPERUSER]
-        if bad:
-            raise ValueError(
-                f"database names {bad} are invalid: use lower-case letters, digits and '_', start with a "
-                f"letter, at most 48 characters, and not {SUPERUSER!r}"
-            )
-        if len(set(self.databases)) != len(self.databases):
-            raise ValueError(f"database names must be unique, got {list(self.databases)}")
+        check_database_names(self.databases, reserved={SUPERUSER})
         if isinstance(self.version, str):
             postgres_image(self.version)
-
-
-@dataclass(frozen=True)
-class PostgresDatabase:
-    """One database a consumer owns, and where its credentials are."""
-
-    name: str
-    user: str
-    password: pulumi.Output[str]
-    """Secret."""
-    secret_name: str
-    """Kubernetes Secret with keys ``username``, ``password``, ``host``, ``port``, ``database``,
-    ``connection-string`` (``postgres://…?sslmode=disable``) and ``postgresql-password``."""
 
 
 class LocalPostgres(pulumi.ComponentResource):
@@ -120,7 +95,7 @@ class LocalPostgres(pulumi.ComponentResource):
         self, name: str, args: LocalPostgresArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("pipeline-sandbox:tier:LocalPostgres", name, None, opts)
-        check_object_name(name, room=_NAME_ROOM)
+        check_object_name(name, room=NAME_ROOM)
         self._name = name
         self._args = args
         self._labels = standard_labels(_APP, _COMPONENT, name)
@@ -132,9 +107,23 @@ class LocalPostgres(pulumi.ComponentResource):
         superuser_secret = self._create_superuser_secret()
         self._create_service()
         statefulset = self._create_statefulset(superuser_secret)
-        self.databases = {db: self._create_database(db) for db in args.databases}
-        if self.databases:
-            self._create_init_job(superuser_secret, statefulset)
+        self.databases = bootstrap_databases(
+            name,
+            DatabaseBootstrapArgs(
+                namespace=args.namespace,
+                host=self.host,
+                admin_username=SUPERUSER,
+                admin_password_secret_name=superuser_secret.metadata.name,
+                image=self._image,
+                databases=args.databases,
+                labels=self._labels,
+                port=PORT,
+                job_ttl_seconds=args.job_ttl_seconds,
+                # Pulumi awaits the StatefulSet's readiness, so the Job's first attempt usually connects.
+                depends_on=[statefulset],
+            ),
+            self._child(),
+        ).databases
         self.register_outputs(
             {
                 "host": self.host,
@@ -239,125 +228,3 @@ class LocalPostgres(pulumi.ComponentResource):
                 empty_dir("shm", memory=True, size_limit="256Mi"),
             ],
         )
-
-    def _create_database(self, db: str) -> PostgresDatabase:
-        # Secret by construction, not only by the engine's additionalSecretOutputs for `result`.
-        result: pulumi.Output[str] = self._password(f"db-{db.replace('_', '-')}").result
-        password: pulumi.Output[str] = pulumi.Output.secret(result)
-        secret_name = f"{self._name}-db-{db.replace('_', '-')}"
-        connection_string = pulumi.Output.concat(
-            "postgres://", db, ":", password, "@", self.host, ":", str(PORT), "/", db, "?sslmode=disable"
-        )
-        k8s.core.v1.Secret(
-            secret_name,
-            metadata=self._metadata(secret_name),
-            type="Opaque",
-            string_data={
-                "username": db,
-                "password": password,
-                "host": self.host,
-                "port": str(PORT),
-                "database": db,
-                "connection-string": connection_string,
-                # The key the Dagster chart reads from `global.postgresqlSecretName`.
-                "postgresql-password": password,
-            },
-            opts=self._child(),
-        )
-        return PostgresDatabase(name=db, user=db, password=password, secret_name=secret_name)
-
-    def _create_init_job(
-        self, superuser_secret: k8s.core.v1.Secret, statefulset: k8s.apps.v1.StatefulSet
-    ) -> k8s.batch.v1.Job:
-        script = ensure_databases_script(list(self.databases))
-        config_map = k8s.core.v1.ConfigMap(
-            f"{self._name}-db-init",
-            metadata=self._metadata(f"{self._name}-db-init"),
-            data={_SCRIPT: script},
-            opts=self._child(),
-        )
-        passwords = [db.password for db in self.databases.values()]
-        # The checksum of random 190-bit passwords reveals nothing; unsecret it so the Job name is readable.
-        checksum = pulumi.Output.unsecret(
-            pulumi.Output.all(self._image, *passwords).apply(lambda parts: config_checksum(script, *parts))
-        )
-        env = [
-            k8s.core.v1.EnvVarArgs(name="PGHOST", value=self.host),
-            k8s.core.v1.EnvVarArgs(name="PGPORT", value=str(PORT)),
-            k8s.core.v1.EnvVarArgs(name="PGUSER", value=SUPERUSER),
-            k8s.core.v1.EnvVarArgs(name="PGDATABASE", value="postgres"),
-            k8s.core.v1.EnvVarArgs(name="PGCONNECT_TIMEOUT", value="10"),
-            secret_env("PGPASSWORD", superuser_secret.metadata.name, "password"),
-        ] + [secret_env(_password_env(db.name), db.secret_name, "password") for db in self.databases.values()]
-        container = k8s.core.v1.ContainerArgs(
-            name="ensure-databases",
-            image=self._image,
-            command=["psql", "--no-psqlrc", "-v", "ON_ERROR_STOP=1", "-f", f"/scripts/{_SCRIPT}"],
-            env=env,
-            resources=ContainerResources(memory_limit="128Mi", cpu_limit="500m").to_args(),
-            security_context=container_security_context(),
-            volume_mounts=[
-                k8s.core.v1.VolumeMountArgs(name="scripts", mount_path="/scripts", read_only=True)
-            ],
-        )
-        pod_spec = k8s.core.v1.PodSpecArgs(
-            restart_policy="Never",
-            automount_service_account_token=False,
-            enable_service_links=False,
-            security_context=pod_security_context(user=_POSTGRES_UID),
-            containers=[container],
-            volumes=[
-                k8s.core.v1.VolumeArgs(
-                    name="scripts",
-                    config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(name=config_map.metadata.name),
-                )
-            ],
-        )
-        return one_shot_job(
-            f"{self._name}-db-init-job",
-            object_name=pulumi.Output.concat(self._name, "-db-init-", checksum),
-            namespace=self._args.namespace,
-            labels={**self._labels, "app.kubernetes.io/component": "database-init"},
-            pod_spec=pod_spec,
-            ttl_seconds_after_finished=self._args.job_ttl_seconds,
-            # Pulumi awaits the StatefulSet's readiness, so the Job's first attempt usually connects.
-            opts=self._child(depends_on=[statefulset]),
-        )
-
-
-def postgres_image(version: str) -> str:
-    """The official image for ``version``; refuses versions older than 15 (see ``version``)."""
-    major = re.match(r"^(\d+)", version)
-    if major is None or int(major.group(1)) < 15:
-        raise ValueError(f"postgres version must be 15 or newer, got {version!r}")
-    return f"postgres:{version}"
-
-
-def ensure_databases_script(databases: Sequence[str]) -> str:
-    """An idempotent psql script: per database, a login role and a database it owns.
-
-    ``CREATE DATABASE`` cannot run inside a ``DO`` block, and psql variables are not substituted inside
-    one, so each statement is built by a guarded ``SELECT format(...)`` and run with ``\\gexec``;
-    ``%I``/``%L`` quote names and passwords. Passwords come from the environment (``\\getenv``), never
-    from the script, so the ConfigMap holds no secret.
-    """
-    lines = ["-- Generated by pipeline-sandbox (LocalPostgres). Safe to run any number of times.", ""]
-    for db in databases:
-        lines += [
-            f"\\set name {db}",
-            f"\\getenv password {_password_env(db)}",
-            "SELECT format('CREATE ROLE %I LOGIN', :'name')",
-            "  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'name') \\gexec",
-            "SELECT format('ALTER ROLE %I WITH LOGIN PASSWORD %L', :'name', :'password') \\gexec",
-            "SELECT format('CREATE DATABASE %I OWNER %I', :'name', :'name')",
-            "  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'name') \\gexec",
-            "SELECT format('ALTER DATABASE %I OWNER TO %I', :'name', :'name') \\gexec",
-            # Consumers share one server; none may even connect to another's database.
-            "SELECT format('REVOKE ALL ON DATABASE %I FROM PUBLIC', :'name') \\gexec",
-            "",
-        ]
-    return "\n".join(lines)
-
-
-def _password_env(db: str) -> str:
-    return f"PASSWORD_{db.upper()}"
