@@ -132,8 +132,10 @@ def test_a_postgres_version_too_old_for_the_job_fails_before_anything_is_declare
     versions = {**shipped_versions("dev"), "postgres": "14.12"}
     with pytest.raises(ProgramFailed) as failure:
         tier_run("dev", {**aws_overlay(), "tier:versions": versions}, stack_outputs={})
-    assert "15 or newer" in str(failure.value.error)
-    assert not [r for r in failure.value.resources if r.type.startswith(("aws:", "kubernetes:batch"))]
+    message = str(failure.value.error)
+    assert "tier:versions.postgres" in message
+    assert "Postgres 15 or newer" in message
+    assert failure.value.resources == [], "something was declared although the config is invalid"
 
 
 def _statements(script: str, db: str) -> list[str]:
@@ -162,3 +164,20 @@ def test_the_script_only_creates_what_is_missing() -> None:
         assert guard.lstrip().startswith("WHERE NOT EXISTS (SELECT FROM pg_"), guard
     # PostgreSQL 15 has no GRANT ... WITH SET; the plain form works on 15 and 16+.
     assert "WITH SET" not in script
+
+
+@pytest.mark.parametrize(
+    ("run", "expected_sslmode"), [(prod_on_aws, "require"), (lambda: tier_run("prod"), None)]
+)
+def test_every_postgres_client_asks_for_tls_on_rds_and_only_there(
+    run: Any, expected_sslmode: str | None
+) -> None:
+    tier = run()
+    dagster_params = tier.named("tier-dagster-chart").inputs["values"]["postgresql"]["postgresqlParams"]
+    assert dagster_params.get("sslmode") == expected_sslmode
+    metastore = json.dumps(manifest(tier, "tier-metastore-deployment"))
+    jdbc = re.search(r"ConnectionURL=(jdbc:postgresql://[^ \"]+)", metastore)
+    assert jdbc is not None, "the metastore gets no JDBC URL"
+    assert ("sslmode=require" in jdbc.group(1)) == (expected_sslmode == "require"), jdbc.group(1)
+    lakefs = manifest(tier, "tier-lakefs-server-secret")["stringData"]["database_connection_string"]
+    assert lakefs.endswith(f"sslmode={expected_sslmode or 'disable'}")

@@ -35,6 +35,17 @@ def _version(value: str) -> str:
 
 Version = Annotated[str, AfterValidator(_version)]
 
+MIN_POSTGRES_MAJOR = 15
+"""Oldest Postgres the database bootstrap Job supports (its script uses psql's ``\\getenv``)."""
+
+
+def postgres_version(value: str) -> str:
+    """``value`` if it names Postgres 15 or newer (``16.4``, ``17``, ``16.4-alpine``); raises otherwise."""
+    major = re.match(r"^(\d+)", value)
+    if major is None or int(major.group(1)) < MIN_POSTGRES_MAJOR:
+        raise ValueError(f"expected Postgres {MIN_POSTGRES_MAJOR} or newer, such as 16.4, got {value!r}")
+    return value
+
 
 class TierVersions(ConfigModel):
     """The pinned version of every shared-tier component; what the stage-first gate compares."""
@@ -43,7 +54,9 @@ class TierVersions(ConfigModel):
     lakefs_chart: Version = Field(description="lakeFS Helm chart version")
     dagster: Version = Field(description="Dagster Helm chart and image version")
     metastore: Version = Field(description="apache/hive image tag of the standalone metastore")
-    postgres: Version = Field(description="Postgres image tag (local) or engine version (aws)")
+    postgres: Annotated[Version, AfterValidator(postgres_version)] = Field(
+        description="Postgres image tag (local) or engine version (aws), 15 or newer"
+    )
     minio: Version = Field(description="MinIO image tag (local platform)")
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pulumi
 
-from components.tier.postgres_local import postgres_image
+from components.config.tier import postgres_version
 
 _URL = re.compile(r"^https?://[^\s/]+(/.*)?$")
 # The tier versions a sandbox runs itself: Dagster (its own host) and Postgres (its run storage).
@@ -35,7 +35,7 @@ def _versions(value: Any) -> bool:
     ):
         return False
     try:
-        postgres_image(value["postgres"])
+        postgres_version(value["postgres"])
     except ValueError:
         return False
     return True

@@ -104,6 +104,7 @@ class Tier(pulumi.ComponentResource):
                     host=data.postgres_host,
                     database="metastore",
                     credentials_secret_name=data.databases["metastore"].secret_name,
+                    params=data.postgres_params,
                 ),
             ),
             opts=in_namespace,
@@ -129,7 +130,7 @@ class Tier(pulumi.ComponentResource):
                 lakefs_db.password,
                 data.postgres_host,
                 lakefs_db.name,
-                "require" if self._config.platform is Platform.AWS else "disable",
+                data.postgres_sslmode,
             )
         )
         self._admin_key_id = random.RandomString(
@@ -220,6 +221,7 @@ class Tier(pulumi.ComponentResource):
                     username=dagster_db.user,
                     database=dagster_db.name,
                     password=dagster_db.password,
+                    params=data.postgres_params,
                 ),
                 # Production runs its schedules and sensors; sandboxes keep theirs off.
                 schedules=True,

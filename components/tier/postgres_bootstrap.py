@@ -27,6 +27,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from components.config.tier import postgres_version
 from components.k8s import (
     ContainerResources,
     check_object_name,
@@ -118,10 +119,7 @@ def check_database_names(databases: Sequence[str], *, reserved: Collection[str])
 
 def postgres_image(version: str) -> str:
     """The official image for ``version``; refuses versions older than 15 (the Job uses ``\\getenv``)."""
-    major = re.match(r"^(\d+)", version)
-    if major is None or int(major.group(1)) < 15:
-        raise ValueError(f"postgres version must be 15 or newer, got {version!r}")
-    return f"postgres:{version}"
+    return f"postgres:{postgres_version(version)}"
 
 
 def bootstrap_databases(
