@@ -3,7 +3,7 @@
 Imports only ``pulumi`` and ``pulumi_kubernetes``; the sandbox path may import it freely.
 """
 
-from components.k8s.jobs import config_checksum, one_shot_job
+from components.k8s.jobs import config_checksum, one_shot_job, one_shot_pod_spec
 from components.k8s.labels import PART_OF, selector_labels, standard_labels
 from components.k8s.names import CLUSTER_DOMAIN, check_object_name, service_host
 from components.k8s.pods import empty_dir, secret_env
@@ -20,6 +20,7 @@ __all__ = [
     "container_security_context",
     "empty_dir",
     "one_shot_job",
+    "one_shot_pod_spec",
     "opaque_secret",
     "pod_security_context",
     "secret_env",

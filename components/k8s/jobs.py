@@ -9,10 +9,12 @@ completes, so resources that depend on it see the converged state.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
+
+from components.k8s.security import pod_security_context
 
 
 def config_checksum(*parts: str) -> str:
@@ -22,6 +24,24 @@ def config_checksum(*parts: str) -> str:
         digest.update(part.encode())
         digest.update(b"\0")
     return digest.hexdigest()[:10]
+
+
+def one_shot_pod_spec(
+    *,
+    user: int,
+    containers: Sequence[k8s.core.v1.ContainerArgs],
+    volumes: Sequence[k8s.core.v1.VolumeArgs] = (),
+) -> k8s.core.v1.PodSpecArgs:
+    """The pod of a :func:`one_shot_job`: runs as ``user``, never restarted in place (the Job retries
+    with a new pod), and without an API token or service-link variables it has no use for."""
+    return k8s.core.v1.PodSpecArgs(
+        restart_policy="Never",
+        automount_service_account_token=False,
+        enable_service_links=False,
+        security_context=pod_security_context(user=user),
+        containers=list(containers),
+        volumes=list(volumes),
+    )
 
 
 def one_shot_job(

@@ -103,7 +103,7 @@ class SandboxDagster(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        database = self.run_storage.databases[RUN_DATABASE]
+        run_database = self.run_storage.databases[RUN_DATABASE]
         module = pulumi.Output.from_input(args.module)
         self.host = DagsterHost(
             f"{name}-host",
@@ -118,12 +118,7 @@ class SandboxDagster(pulumi.ComponentResource):
                     env=args.wiring,
                     env_secrets=(args.credentials_secret,),
                 ),
-                postgres=PostgresConnection(
-                    host=self.run_storage.host,
-                    username=database.user,
-                    database=database.name,
-                    password=database.password,
-                ),
+                postgres=PostgresConnection.to(self.run_storage.host, run_database),
                 schedules=args.schedules,
                 sensors=args.sensors,
                 kubectl_context=args.kubectl_context,

@@ -216,13 +216,7 @@ class Tier(pulumi.ComponentResource):
                     image_tag=settings.code_image_tag,
                     grpc_args=("--module-name", settings.module),
                 ),
-                postgres=PostgresConnection(
-                    host=data.postgres_host,
-                    username=dagster_db.user,
-                    database=dagster_db.name,
-                    password=dagster_db.password,
-                    params=data.postgres_params,
-                ),
+                postgres=PostgresConnection.to(data.postgres_host, dagster_db, data.postgres_params),
                 # Production runs its schedules and sensors; sandboxes keep theirs off.
                 schedules=True,
                 sensors=True,

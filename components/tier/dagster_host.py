@@ -33,6 +33,7 @@ import pulumi_kubernetes as k8s
 
 from components.k8s import PART_OF, ContainerResources, check_object_name, opaque_secret, standard_labels
 from components.tier.chart_common import RunAs
+from components.tier.postgres_bootstrap import PostgresDatabase
 
 CHART = "dagster"
 CODE_LOCATION = "pipeline"
@@ -81,6 +82,19 @@ class PostgresConnection:
     port: int = 5432
     params: Mapping[str, str] = field(default_factory=dict)
     """libpq parameters, e.g. ``{"sslmode": "require"}``."""
+
+    @classmethod
+    def to(
+        cls, host: pulumi.Input[str], database: PostgresDatabase, params: Mapping[str, str] | None = None
+    ) -> PostgresConnection:
+        """Logs in to ``database`` on ``host`` as the role that owns it."""
+        return cls(
+            host=host,
+            username=database.user,
+            database=database.name,
+            password=database.password,
+            params=dict(params or {}),
+        )
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from components.k8s import (
     container_security_context,
     empty_dir,
     one_shot_job,
+    one_shot_pod_spec,
     pod_security_context,
     secret_env,
     selector_labels,
@@ -236,14 +237,7 @@ class LocalObjectStore(pulumi.ComponentResource):
             object_name=pulumi.Output.concat(self._name, "-bucket-", checksum),
             namespace=args.namespace,
             labels={**self._labels, "app.kubernetes.io/component": "object-store-init"},
-            pod_spec=k8s.core.v1.PodSpecArgs(
-                restart_policy="Never",
-                automount_service_account_token=False,
-                enable_service_links=False,
-                security_context=pod_security_context(user=_UID),
-                containers=[container],
-                volumes=[empty_dir("tmp")],
-            ),
+            pod_spec=one_shot_pod_spec(user=_UID, containers=[container], volumes=[empty_dir("tmp")]),
             ttl_seconds_after_finished=args.job_ttl_seconds,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[statefulset]),
         )

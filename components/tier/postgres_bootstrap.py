@@ -34,8 +34,8 @@ from components.k8s import (
     config_checksum,
     container_security_context,
     one_shot_job,
+    one_shot_pod_spec,
     opaque_secret,
-    pod_security_context,
     secret_env,
 )
 
@@ -216,11 +216,8 @@ def _create_job(
         security_context=container_security_context(),
         volume_mounts=[k8s.core.v1.VolumeMountArgs(name="scripts", mount_path="/scripts", read_only=True)],
     )
-    pod_spec = k8s.core.v1.PodSpecArgs(
-        restart_policy="Never",
-        automount_service_account_token=False,
-        enable_service_links=False,
-        security_context=pod_security_context(user=_POSTGRES_UID),
+    pod_spec = one_shot_pod_spec(
+        user=_POSTGRES_UID,
         containers=[container],
         volumes=[
             k8s.core.v1.VolumeArgs(
