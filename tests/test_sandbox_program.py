@@ -172,3 +172,11 @@ def test_the_cluster_gone_opt_in_of_pulumi_kubernetes_stays_available_at_destroy
     monkeypatch.delenv("PULUMI_K8S_DELETE_UNREACHABLE", raising=False)
     provider = sandbox_run(BASE).one("pulumi:providers:kubernetes")
     assert provider.inputs.get("deleteUnreachable") is None
+
+
+def test_the_namespace_enforces_the_baseline_pod_security_standard_at_the_clusters_version() -> None:
+    run = sandbox_run({**BASE, "sandbox:kubernetes": {"version": "1.32"}})
+    labels = run.one("kubernetes:core/v1:Namespace").inputs["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "baseline"
+    assert labels["pod-security.kubernetes.io/enforce-version"] == "v1.32"
+    assert labels["pod-security.kubernetes.io/warn"] == "restricted"

@@ -139,3 +139,10 @@ def test_dev_is_never_gated() -> None:
     run = tier_run("dev", {"tier:versions": {**shipped_versions("dev"), "lakefs": "9.9.9"}}, stack_outputs={})
     assert run.outputs["versions"]["lakefs"] == "9.9.9"
     assert not run.of_type("pulumi:pulumi:StackReference")
+
+
+def test_the_tier_namespace_enforces_the_baseline_pod_security_standard() -> None:
+    labels = tier_run("dev").one("kubernetes:core/v1:Namespace").inputs["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "baseline"
+    assert labels["pod-security.kubernetes.io/enforce-version"] == "v1.33"
+    assert labels["pod-security.kubernetes.io/audit"] == "restricted"

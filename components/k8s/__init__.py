@@ -9,7 +9,11 @@ from components.k8s.names import CLUSTER_DOMAIN, check_object_name, service_host
 from components.k8s.pods import empty_dir, secret_env
 from components.k8s.resources import ContainerResources
 from components.k8s.secrets import opaque_secret
-from components.k8s.security import container_security_context, pod_security_context
+from components.k8s.security import (
+    container_security_context,
+    pod_security_admission_labels,
+    pod_security_context,
+)
 
 __all__ = [
     "CLUSTER_DOMAIN",
@@ -22,6 +26,7 @@ __all__ = [
     "one_shot_job",
     "one_shot_pod_spec",
     "opaque_secret",
+    "pod_security_admission_labels",
     "pod_security_context",
     "secret_env",
     "selector_labels",

@@ -38,3 +38,23 @@ def pod_security_context(*, user: int, group: int | None = None) -> k8s.core.v1.
         fs_group_change_policy="OnRootMismatch",
         seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
     )
+
+
+def pod_security_admission_labels(kubernetes_version: str) -> dict[str, str]:
+    """Namespace labels that make the API server enforce the ``baseline`` Pod Security Standard and
+    warn about (and audit) anything short of ``restricted``.
+
+    ``baseline`` blocks privileged pods, host namespaces, hostPath and added capabilities, which nothing
+    here needs. ``restricted`` is only warned about: third-party charts (Dagster's init containers, for
+    one) set no container security context, and pipeline code is not ours to refuse.
+
+    Args:
+        kubernetes_version: minor version such as ``1.33``; pinning the policy version keeps a cluster
+            upgrade from tightening the rules under running workloads.
+    """
+    version = f"v{kubernetes_version}"
+    labels = {}
+    for mode, level in (("enforce", "baseline"), ("warn", "restricted"), ("audit", "restricted")):
+        labels[f"pod-security.kubernetes.io/{mode}"] = level
+        labels[f"pod-security.kubernetes.io/{mode}-version"] = version
+    return labels

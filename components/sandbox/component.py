@@ -16,7 +16,7 @@ import pulumi_kubernetes as k8s
 
 from components.cluster import kubernetes_provider
 from components.config import SandboxStackConfig
-from components.k8s import PART_OF, opaque_secret, standard_labels
+from components.k8s import PART_OF, opaque_secret, pod_security_admission_labels, standard_labels
 from components.lakefs import Branch, BranchArgs, LakeFSConnection
 from components.sandbox.dag_deployment import SandboxDagster, SandboxDagsterArgs, split_image
 from components.sandbox.lease import SandboxLease
@@ -119,6 +119,7 @@ class Sandbox(pulumi.ComponentResource):
             "app.kubernetes.io/managed-by": "pulumi",
             f"{ANNOTATION_PREFIX}/kind": "sandbox",
             f"{ANNOTATION_PREFIX}/sandbox": self._names.label_value,
+            **pod_security_admission_labels(settings.config.kubernetes.version),
         }
         annotations: dict[str, pulumi.Input[str]] = {
             f"{ANNOTATION_PREFIX}/git-branch": settings.git_branch,

@@ -18,6 +18,7 @@ import pulumi_random as random
 
 from components.cluster import kubernetes_provider
 from components.config import Platform, TierStackConfig
+from components.k8s import pod_security_admission_labels
 from components.k8s.labels import standard_labels
 from components.lakefs import (
     BranchProtection,
@@ -85,7 +86,11 @@ class Tier(pulumi.ComponentResource):
         namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
             metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=self._namespace, labels=standard_labels("pipeline-tier", "namespace", name)
+                name=self._namespace,
+                labels={
+                    **standard_labels("pipeline-tier", "namespace", name),
+                    **pod_security_admission_labels(config.kubernetes.version),
+                },
             ),
             opts=pulumi.ResourceOptions(parent=self, provider=provider),
         )
