@@ -2,9 +2,11 @@
 
 Two checks:
 - Always (CI): :data:`DAGSTER_SCHEMA_EXCERPT`, the part of ``helm/dagster/values.schema.json`` that
-  the values we set touch, transcribed from dagster-io/dagster (stored file at commit ``bdb8547``;
-  property names, enums and types as published). It is stricter than the real schema in one way:
-  every object is closed, so a misspelt key fails here even where Helm would ignore it.
+  the values we set touch, transcribed from dagster-io/dagster (stored file at commit ``bdb8547``, a
+  chart older than the pinned 1.13.28, whose exact schema was not available here; property names,
+  enums and types as published). It is stricter than the real schema in one way: every object is
+  closed, so a misspelt key fails here even where Helm would ignore it (the published schema leaves
+  the top level, ``postgresql``, ``global`` and each code-location deployment open).
 - When the real schema is available (``DAGSTER_CHART_SCHEMA=/path/values.schema.json`` or
   ``shared/charts/dagster/<version>/values.schema.json`` next to the repository), the values are
   validated against it: ``required`` is dropped, since Helm checks the merge with the chart's own
