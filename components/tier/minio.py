@@ -27,6 +27,7 @@ from components.k8s import (
     empty_dir,
     one_shot_job,
     one_shot_pod_spec,
+    opaque_secret,
     pod_security_context,
     secret_env,
     selector_labels,
@@ -132,10 +133,11 @@ class LocalObjectStore(pulumi.ComponentResource):
         # Secret by construction, not only by the engine's additionalSecretOutputs for `result`.
         self.access_key_id = pulumi.Output.secret(access_key.result)
         self.secret_access_key = pulumi.Output.secret(secret_key.result)
-        return k8s.core.v1.Secret(
+        return opaque_secret(
             f"{self._name}-credentials",
-            metadata=self._metadata(self.credentials_secret_name),
-            type="Opaque",
+            name=self.credentials_secret_name,
+            namespace=self._args.namespace,
+            labels=self._labels,
             string_data={ACCESS_KEY_ID_KEY: access_key.result, SECRET_ACCESS_KEY_KEY: secret_key.result},
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -23,6 +23,7 @@ from components.k8s import (
     check_object_name,
     container_security_context,
     empty_dir,
+    opaque_secret,
     pod_security_context,
     secret_env,
     selector_labels,
@@ -150,10 +151,11 @@ class LocalPostgres(pulumi.ComponentResource):
     def _create_superuser_secret(self) -> k8s.core.v1.Secret:
         # Replacing this password would lock us out: initdb baked it into the data directory.
         password = self._password("superuser", protect=self._args.protect)
-        return k8s.core.v1.Secret(
+        return opaque_secret(
             f"{self._name}-superuser",
-            metadata=self._metadata(self.superuser_secret_name),
-            type="Opaque",
+            name=self.superuser_secret_name,
+            namespace=self._args.namespace,
+            labels=self._labels,
             string_data={"username": SUPERUSER, "password": password.result},
             opts=self._child(),
         )
