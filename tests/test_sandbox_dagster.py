@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import re
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -233,6 +233,6 @@ def _pod_requests(run: ProgramRun) -> list[dict[str, str]]:
 
 
 def _head(checkout: Path) -> str:
-    head = (checkout / ".git" / "HEAD").read_text().strip()
-    ref = re.sub(r"^ref: ", "", head)
-    return (checkout / ".git" / ref).read_text().strip()
+    return subprocess.run(
+        ["git", "-C", str(checkout), "rev-parse", "HEAD"], check=True, capture_output=True, text=True
+    ).stdout.strip()

@@ -74,8 +74,9 @@ class Sandbox(pulumi.ComponentResource):
         # quota, limits and network policy exist: the ordering travels with the value.
         self.namespace = self.place.namespace
         credentials = self._create_credentials(name, self.tier, in_cluster)
-        self._create_wiring(name, in_cluster)
-        self.dagster = self._create_dagster(name, credentials, in_cluster)
+        wiring = self.wiring()
+        self._create_wiring(name, wiring, in_cluster)
+        self.dagster = self._create_dagster(name, credentials, wiring, in_cluster)
         self.register_outputs(self.stack_outputs())
 
     def _create_lease(self, name: str) -> SandboxLease:
@@ -170,11 +171,13 @@ class Sandbox(pulumi.ComponentResource):
             "PIPELINE_GIT_BRANCH": self._settings.git_branch,
         }
 
-    def _create_wiring(self, name: str, opts: pulumi.ResourceOptions) -> k8s.core.v1.ConfigMap:
+    def _create_wiring(
+        self, name: str, wiring: dict[str, pulumi.Input[str]], opts: pulumi.ResourceOptions
+    ) -> k8s.core.v1.ConfigMap:
         return k8s.core.v1.ConfigMap(
             f"{name}-wiring",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=WIRING_CONFIG_MAP, namespace=self.namespace),
-            data=self.wiring(),
+            data=wiring,
             opts=opts,
         )
 
@@ -188,7 +191,11 @@ class Sandbox(pulumi.ComponentResource):
         return self.tier.get("codeImageRepository"), settings.commit
 
     def _create_dagster(
-        self, name: str, credentials: k8s.core.v1.Secret, opts: pulumi.ResourceOptions
+        self,
+        name: str,
+        credentials: k8s.core.v1.Secret,
+        wiring: dict[str, pulumi.Input[str]],
+        opts: pulumi.ResourceOptions,
     ) -> SandboxDagster:
         config = self._settings.config
         image_repository, image_tag = self._code_image()
@@ -202,7 +209,7 @@ class Sandbox(pulumi.ComponentResource):
                 image_repository=image_repository,
                 image_tag=image_tag,
                 module=self.tier.get("codeModule"),
-                wiring=self.wiring(),
+                wiring=wiring,
                 # The name as an Output of the Secret: the chart waits for the Secret it references.
                 credentials_secret=credentials.metadata.name,
                 schedules=config.schedules,

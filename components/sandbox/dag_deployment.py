@@ -104,7 +104,6 @@ class SandboxDagster(pulumi.ComponentResource):
             opts=child,
         )
         run_database = self.run_storage.databases[RUN_DATABASE]
-        module = pulumi.Output.from_input(args.module)
         self.host = DagsterHost(
             f"{name}-host",
             DagsterHostArgs(
@@ -114,7 +113,7 @@ class SandboxDagster(pulumi.ComponentResource):
                     name=CODE_LOCATION,
                     image_repository=args.image_repository,
                     image_tag=args.image_tag,
-                    grpc_args=("--module-name", module),
+                    grpc_args=("--module-name", args.module),
                     env=args.wiring,
                     env_secrets=(args.credentials_secret,),
                 ),

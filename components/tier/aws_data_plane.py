@@ -33,8 +33,8 @@ def aws_data_plane(name: str, config: TierConfig, namespace: str, opts: pulumi.R
     settings = config.aws
     if settings is None:  # TierConfig's validator guarantees it; this keeps the type checker honest.
         raise ValueError("tier:aws is required when tier:platform is aws")
-    # The bootstrap Job's psql matches the server: the engine version names an official image tag.
-    # Checked before anything is declared, as the script needs psql 15 or newer.
+    # The bootstrap Job's psql matches the server: the engine version names an official image tag
+    # (tier:versions.postgres, which config already holds to 15 or newer).
     client_image = postgres_image(config.versions.postgres)
     region = pulumi.Config("aws").require("region")
     provider = aws.Provider(f"{name}-aws", region=region, opts=pulumi.ResourceOptions(parent=opts.parent))
