@@ -12,6 +12,8 @@ from components.config.aws import AwsTierConfig
 from components.config.kubernetes import KubernetesConfig, Quantity
 from components.config.model import ConfigModel
 
+HTTP_URL = r"^https?://[^\s/]+(/.*)?$"
+"""An http(s) URL with a host: what lakeFS endpoints must look like, in config and in tier outputs."""
 # Chart versions, image tags: 1.84.0, 4.0.1, RELEASE.2025-04-22T22-12-26Z, 16.4-alpine.
 _VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}$")
 
@@ -71,7 +73,7 @@ class LakeFSTierConfig(ConfigModel):
     )
     endpoint: str = Field(
         default="http://127.0.0.1:8000",
-        pattern=r"^https?://[^\s/]+(/.*)?$",
+        pattern=HTTP_URL,
         description="URL this machine reaches lakeFS at during `pulumi up` (ingress, or a port-forward)",
     )
     replicas: int = Field(default=1, ge=1, le=10, description="lakeFS server replicas")

@@ -14,9 +14,9 @@ from typing import Any
 
 import pulumi
 
-from components.config.tier import postgres_version
+from components.config.tier import HTTP_URL, postgres_version
 
-_URL = re.compile(r"^https?://[^\s/]+(/.*)?$")
+_URL = re.compile(HTTP_URL)
 # The tier versions a sandbox runs itself: Dagster (its own host) and Postgres (its run storage).
 SANDBOX_VERSIONS = {"dagster", "postgres"}
 
