@@ -146,3 +146,19 @@ def test_the_tier_namespace_enforces_the_baseline_pod_security_standard() -> Non
     assert labels["pod-security.kubernetes.io/enforce"] == "baseline"
     assert labels["pod-security.kubernetes.io/enforce-version"] == "v1.33"
     assert labels["pod-security.kubernetes.io/audit"] == "restricted"
+
+
+@pytest.mark.parametrize(
+    ("component", "version", "expected"),
+    [("metastore", "3.1.3", "apache/hive 4.x or newer"), ("postgres", "14.12", "Postgres 15 or newer")],
+)
+def test_a_component_version_below_its_floor_is_refused_by_config_before_anything(
+    component: str, version: str, expected: str
+) -> None:
+    versions = {**shipped_versions("dev"), component: version}
+    with pytest.raises(ProgramFailed) as failure:
+        tier_run("dev", {"tier:versions": versions})
+    message = str(failure.value.error)
+    assert f"tier:versions.{component}" in message
+    assert expected in message
+    assert failure.value.resources == [], "something was declared although the config is invalid"

@@ -49,13 +49,24 @@ def postgres_version(value: str) -> str:
     return value
 
 
+def hive_version(value: str) -> str:
+    """``value`` if it is an apache/hive 4.x or newer tag (``4.0.1``): the first with a standalone
+    metastore service; raises otherwise."""
+    major = re.match(r"^(\d+)\.", value)
+    if major is None or int(major.group(1)) < 4:
+        raise ValueError(f"the metastore needs apache/hive 4.x or newer, got {value!r}")
+    return value
+
+
 class TierVersions(ConfigModel):
     """The pinned version of every shared-tier component; what the stage-first gate compares."""
 
     lakefs: Version = Field(description="lakeFS server image tag")
     lakefs_chart: Version = Field(description="lakeFS Helm chart version")
     dagster: Version = Field(description="Dagster Helm chart and image version")
-    metastore: Version = Field(description="apache/hive image tag of the standalone metastore")
+    metastore: Annotated[Version, AfterValidator(hive_version)] = Field(
+        description="apache/hive image tag of the standalone metastore, 4 or newer"
+    )
     postgres: Annotated[Version, AfterValidator(postgres_version)] = Field(
         description="Postgres image tag (local) or engine version (aws), 15 or newer"
     )

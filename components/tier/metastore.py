@@ -24,6 +24,7 @@ from xml.sax.saxutils import escape
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.config.tier import hive_version
 from components.k8s import (
     ContainerResources,
     check_object_name,
@@ -125,9 +126,7 @@ class HiveMetastoreArgs:
     """Let Kubernetes delete the finished schema Job after this long; None keeps it and its logs."""
 
     def __post_init__(self) -> None:
-        major = re.match(r"^(\d+)\.", self.version)
-        if major is None or int(major.group(1)) < 4:
-            raise ValueError(f"the metastore needs apache/hive 4.x or newer, got {self.version!r}")
+        hive_version(self.version)
         if self.replicas < 1:
             raise ValueError(f"replicas must be at least 1, got {self.replicas}")
 
