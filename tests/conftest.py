@@ -55,6 +55,11 @@ class Declared:
     replace_on_changes: list[str]
     additional_secret_outputs: list[str]
     dependencies: list[str]
+    """Every URN this resource waits for: explicit ``depends_on`` and property dependencies."""
+    property_dependencies: dict[str, list[str]]
+    """Top-level input name -> URNs its value came from (what the engine replaces dependents by)."""
+    remote: bool
+    """A multi-language component (e.g. ``helm.v4.Chart``), which stands for its children in graphs."""
     provider: str
     providers: dict[str, str]
     custom_timeouts: dict[str, str]
@@ -162,6 +167,10 @@ def _declared(request: Any, urn: str) -> Declared:
         replace_on_changes=list(getattr(request, "replaceOnChanges", [])),
         additional_secret_outputs=list(getattr(request, "additionalSecretOutputs", [])),
         dependencies=list(getattr(request, "dependencies", [])),
+        property_dependencies={
+            key: list(deps.urns) for key, deps in getattr(request, "propertyDependencies", {}).items()
+        },
+        remote=bool(getattr(request, "remote", False)),
         provider=getattr(request, "provider", ""),
         providers=dict(getattr(request, "providers", {})),
         custom_timeouts=(

@@ -36,9 +36,14 @@ import pulumi
 import pulumi.dynamic as dyn
 
 from components.lakefs import errors
-from components.lakefs.client import Session
+from components.lakefs.client import Session, Uncommitted
 from components.lakefs.connection import LakeFSConnection, LakeFSResource
-from components.lakefs.forget import forget_or_refuse, forget_unreachable_opted_in
+from components.lakefs.forget import forget_or_refuse
+from components.lakefs.opt_in import (
+    DISCARD_UNCOMMITTED_ENV,
+    discard_uncommitted_opted_in,
+    forget_unreachable_opted_in,
+)
 from components.lakefs.provider import (
     BRANCH_ID,
     REPOSITORY_ID,
@@ -113,7 +118,7 @@ class BranchProvider(LakeFSProvider):
         return dyn.CreateResult(resource_id(repo, branch), outs)
 
     def read(self, id_: str, props: dict[str, Any]) -> dyn.ReadResult:
-        repo, branch = _identity(id_, props)
+        repo, branch = branch_identity(id_, props)
         with self.session(props) as s:
             head = s.branch_head(repo, branch)
         if head is None:
@@ -132,21 +137,13 @@ class BranchProvider(LakeFSProvider):
         return dyn.UpdateResult({**news, "sourceCommit": olds.get("sourceCommit"), "headCommit": head})
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
-        repo, branch = _identity(id_, props)
+        repo, branch = branch_identity(id_, props)
         # Before any call, so that a mistyped opt-in fails even while lakeFS answers.
-        opted_in = forget_unreachable_opted_in()
+        forget, discard = forget_unreachable_opted_in(), discard_uncommitted_opted_in()
         with self.session(props) as s:
-            try:
-                found = s.lookup_branch(repo, branch)
-            except errors.LakeFSUnreachableError as exc:
-                forget_or_refuse(s.settings.display_endpoint, repo, branch, props, exc, opted_in=opted_in)
-                return
-            head = found.head
+            head = inspect_for_delete(s, repo, branch, props, forget=forget, discard=discard)
             if head is None:
-                pulumi.log.info(_gone_message(s, repo, branch, found.missing))
                 return
-            if not props.get("discardUncommitted", False):
-                _refuse_if_uncommitted(s, repo, branch)
             if props.get("archive", True):
                 _archive(s, repo, branch, head)
             # Not found here means deleted concurrently (or by our own retried DELETE): goal met.
@@ -160,7 +157,52 @@ class BranchProvider(LakeFSProvider):
                 )
 
 
-def _identity(id_: str, props: dict[str, Any]) -> tuple[str, str]:
+def inspect_for_delete(
+    s: Session,
+    repo: str,
+    branch: str,
+    props: dict[str, Any],
+    *,
+    forget: bool,
+    discard: bool,
+    deferred: bool = False,
+) -> str | None:
+    """The read-only safety checks of a branch delete; raises the refusal the delete would raise.
+
+    Returns the head to archive and delete, or None when there is nothing to delete (the branch or
+    its repository is confirmed gone, or lakeFS does not answer and `forget` opts in).
+
+    Args:
+        s: An open session.
+        repo: Repository of the branch.
+        branch: Branch about to be deleted.
+        props: The branch's state (flags, last known head).
+        forget: `FORGET_UNREACHABLE_ENV` opts in.
+        discard: `DISCARD_UNCOMMITTED_ENV` opts in (the state's `discardUncommitted` counts too).
+        deferred: Checking ahead of the branch's own delete, which does the logging that matters.
+    """
+    try:
+        found = s.lookup_branch(repo, branch)
+    except errors.LakeFSUnreachableError as exc:
+        endpoint = s.settings.display_endpoint
+        forget_or_refuse(endpoint, repo, branch, props, exc, opted_in=forget, deferred=deferred)
+        return None
+    if found.head is None:
+        pulumi.log.info(_gone_message(s, repo, branch, found.missing))
+        return None
+    pending = s.uncommitted(repo, branch)
+    if pending.count:
+        if not (discard or props.get("discardUncommitted", False)):
+            raise _uncommitted_refusal(s, repo, branch, pending)
+        if not deferred:
+            pulumi.log.warn(
+                f"discarding {_count(pending)} uncommitted change(s) on lakeFS branch '{branch}' in "
+                f"repository '{repo}' (e.g. {', '.join(pending.sample)}), as opted in"
+            )
+    return found.head
+
+
+def branch_identity(id_: str, props: dict[str, Any]) -> tuple[str, str]:
     """(repository, branch) from the state, or from the id on `Branch.get`/import."""
     if props.get("repository") and props.get("branch"):
         return props["repository"], props["branch"]
@@ -196,17 +238,18 @@ def _adopt(s: Session, repo: str, branch: str, commit: str) -> None:
     pulumi.log.info(f"adopted existing lakeFS branch '{branch}' in repository '{repo}' at {commit}")
 
 
-def _refuse_if_uncommitted(s: Session, repo: str, branch: str) -> None:
-    pending = s.uncommitted(repo, branch)
-    if not pending.count:
-        return
-    count = f"more than {pending.count}" if pending.capped else str(pending.count)
-    raise errors.UncommittedChangesError(
+def _count(pending: Uncommitted) -> str:
+    return f"more than {pending.count}" if pending.capped else str(pending.count)
+
+
+def _uncommitted_refusal(s: Session, repo: str, branch: str, pending: Uncommitted) -> errors.LakeFSError:
+    return errors.UncommittedChangesError(
         f"refusing to delete lakeFS branch '{branch}' in repository '{repo}' at "
-        f"{s.settings.display_endpoint}: it has {count} uncommitted change(s), e.g. "
-        f"{', '.join(pending.sample)}. Commit them (e.g. `lakectl commit lakefs://{repo}/{branch} -m ...`), "
-        "or set `sandbox:discardUncommitted` to true and run `pulumi up` (so the flag reaches the "
-        "state) before deleting again"
+        f"{s.settings.display_endpoint}: it has {_count(pending)} uncommitted change(s), e.g. "
+        f"{', '.join(pending.sample)}. Nothing was deleted. Commit them (e.g. `lakectl commit "
+        f"lakefs://{repo}/{branch} -m ...`) and run the command again; or, to drop them, run it again "
+        f"with {DISCARD_UNCOMMITTED_ENV}=1 (e.g. `{DISCARD_UNCOMMITTED_ENV}=1 pulumi destroy`), or set "
+        "`sandbox:discardUncommitted` to true and run `pulumi up` first"
     )
 
 

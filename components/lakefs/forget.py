@@ -16,42 +16,15 @@ still fail, and so does a lakeFS that answered the lookup and stopped answering 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any
 
 import pulumi
 
 from components.lakefs import errors
+from components.lakefs.opt_in import FORGET_UNREACHABLE_ENV, forget_unreachable_opted_in
 
-FORGET_UNREACHABLE_ENV = "PIPELINE_SANDBOX_FORGET_UNREACHABLE_LAKEFS"
-"""Set to 1, true or yes (any case) to let delete forget a branch whose lakeFS does not answer."""
-
-TRUTHY = ("1", "true", "yes")
-"""Values (compared case-insensitively, surrounding spaces ignored) that turn the opt-in on."""
-FALSY = ("", "0", "false", "no")
-"""Values that leave it off, as does leaving the variable unset."""
-
-
-def forget_unreachable_opted_in(environ: Mapping[str, str] | None = None) -> bool:
-    """Whether `FORGET_UNREACHABLE_ENV` opts in; any unrecognised value raises.
-
-    Args:
-        environ: The environment to read; `os.environ` when None.
-    """
-    raw = (os.environ if environ is None else environ).get(FORGET_UNREACHABLE_ENV)
-    if raw is None:
-        return False
-    value = raw.strip().lower()
-    if value in TRUTHY:
-        return True
-    if value in FALSY:
-        return False
-    raise errors.LakeFSValidationError(
-        f"environment variable {FORGET_UNREACHABLE_ENV}={raw!r} is not understood: set it to "
-        f"{', '.join(TRUTHY)} (any case) to forget a lakeFS branch whose lakeFS does not answer, or "
-        f"unset it ({', '.join(repr(v) for v in FALSY[1:])} also mean no)"
-    )
+__all__ = ["FORGET_UNREACHABLE_ENV", "forget_or_refuse", "forget_unreachable_opted_in"]
 
 
 def forget_or_refuse(
@@ -62,6 +35,7 @@ def forget_or_refuse(
     failure: errors.LakeFSUnreachableError,
     *,
     opted_in: bool,
+    deferred: bool = False,
 ) -> None:
     """Log that the branch is forgotten when `opted_in`; otherwise raise a refusal saying what to do.
 
@@ -72,9 +46,16 @@ def forget_or_refuse(
         props: The branch's state (for its last known head).
         failure: Why lakeFS counts as unreachable.
         opted_in: Whether `FORGET_UNREACHABLE_ENV` opts in.
+        deferred: The caller only checks ahead of the branch's own delete (the sandbox's delete guard),
+            which is where the branch is forgotten and the warning belongs.
     """
     head = props.get("headCommit") or props.get("sourceCommit") or "unknown"
     no_answer = f"lakeFS at {endpoint} did not answer ({failure.reason}) after {failure.attempts} attempt(s)"
+    if opted_in and deferred:
+        pulumi.log.info(
+            f"{no_answer}; {FORGET_UNREACHABLE_ENV} is set: the delete of lakeFS branch '{branch}' forgets it"
+        )
+        return
     if opted_in:
         pulumi.log.warn(
             f"{no_answer}; {FORGET_UNREACHABLE_ENV} is set, so lakeFS branch '{branch}' in repository "

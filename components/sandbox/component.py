@@ -17,7 +17,7 @@ import pulumi_kubernetes as k8s
 from components.cluster import kubernetes_provider
 from components.config import SandboxStackConfig
 from components.k8s import PART_OF, opaque_secret, pod_security_admission_labels, standard_labels
-from components.lakefs import Branch, BranchArgs, LakeFSConnection
+from components.lakefs import Branch, BranchArgs, BranchDeleteGuard, BranchDeleteGuardArgs, LakeFSConnection
 from components.sandbox.dag_deployment import SandboxDagster, SandboxDagsterArgs, split_image
 from components.sandbox.lease import SandboxLease
 from components.sandbox.place import ANNOTATION_PREFIX, SandboxPlace, SandboxPlaceArgs
@@ -75,8 +75,11 @@ class Sandbox(pulumi.ComponentResource):
         self.namespace = self.place.namespace
         credentials = self._create_credentials(name, self.tier, in_cluster)
         wiring = self.wiring()
-        self._create_wiring(name, wiring, in_cluster)
+        wiring_map = self._create_wiring(name, wiring, in_cluster)
         self.dagster = self._create_dagster(name, credentials, wiring, in_cluster)
+        self.delete_guard = self._create_delete_guard(
+            name, [self.lease, self.data, self.provider, self.place, credentials, wiring_map, self.dagster]
+        )
         self.register_outputs(self.stack_outputs())
 
     def _create_lease(self, name: str) -> SandboxLease:
@@ -90,19 +93,21 @@ class Sandbox(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _create_data_branch(self, name: str) -> Branch:
-        # Zero-copy: a lakeFS branch is a pointer to a commit, whatever the data's size. Destroy goes
-        # through the provider's safe delete (refuses uncommitted changes, archives the head).
-        config = self._settings.config
-        connection = LakeFSConnection(
+    def _lakefs_connection(self) -> LakeFSConnection:
+        return LakeFSConnection(
             endpoint=self.tier.get("lakefsEndpoint"),
             access_key_id=self.tier.secret("lakefsAccessKeyId"),
             secret_access_key=self.tier.secret("lakefsSecretAccessKey"),
         )
+
+    def _create_data_branch(self, name: str) -> Branch:
+        # Zero-copy: a lakeFS branch is a pointer to a commit, whatever the data's size. Destroy goes
+        # through the provider's safe delete (refuses uncommitted changes, archives the head).
+        config = self._settings.config
         return Branch(
             f"{name}-data",
             BranchArgs(
-                connection=connection,
+                connection=self._lakefs_connection(),
                 repository=self.tier.get("lakefsRepository"),
                 branch=self._names.lakefs_branch,
                 source_ref=self.source_ref,
@@ -128,8 +133,10 @@ class Sandbox(pulumi.ComponentResource):
             f"{ANNOTATION_PREFIX}/expires-at": self.expires_at,
             f"{ANNOTATION_PREFIX}/tier": self.tier.stack,
             f"{ANNOTATION_PREFIX}/lakefs-branch": self._names.lakefs_branch,
-            f"{ANNOTATION_PREFIX}/source-commit": self.source_commit,
         }
+        # Nothing here may come from the lakeFS branch: when a newer snapshot replaces the branch
+        # (delete-before-replace), the engine replaces every resource with an input from it, and
+        # replacing the namespace deletes everything in it. The snapshot's commit is in the wiring.
         if settings.commit:
             annotations[f"{ANNOTATION_PREFIX}/git-commit"] = settings.commit
         return SandboxPlace(
@@ -217,6 +224,22 @@ class Sandbox(pulumi.ComponentResource):
                 kubectl_context=config.kubernetes.context,
             ),
             opts=opts,
+        )
+
+    def _create_delete_guard(self, name: str, everything: list[pulumi.Resource]) -> BranchDeleteGuard:
+        # Declared last and depending on every other resource (components expand to their children,
+        # the Dagster chart to its rendered objects), so the engine deletes it first: a destroy or a
+        # snapshot replacement that the branch would refuse is refused before anything else moves.
+        return BranchDeleteGuard(
+            f"{name}-delete-guard",
+            BranchDeleteGuardArgs(
+                connection=self._lakefs_connection(),
+                repository=self.data.repository,
+                branch=self.data.branch,
+                source_commit=self.data.source_commit,
+                discard_uncommitted=self._settings.config.discard_uncommitted,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=everything),
         )
 
     def _warn_if_expired(self, expires_at: str | None) -> None:

@@ -19,6 +19,7 @@ from pulumi.dynamic import ResourceProvider
 from pulumi.dynamic.dynamic import serialize_provider
 
 from components.lakefs import (
+    BranchDeleteGuardProvider,
     BranchProtectionProvider,
     BranchProvider,
     LakeFSSetupProvider,
@@ -51,6 +52,10 @@ CASES: list[tuple[ResourceProvider, dict[str, Any]]] = [
         {"connection": _CONNECTION, "name": "lake", "storageNamespace": "s3://b/lake"},
     ),
     (BranchProvider(), {"connection": _CONNECTION, "repository": "lake", "branch": "b", "sourceRef": "main"}),
+    (
+        BranchDeleteGuardProvider(),
+        {"connection": _CONNECTION, "repository": "lake", "branch": "b", "sourceCommit": "c" * 64},
+    ),
     (BranchProtectionProvider(), {"connection": _CONNECTION, "repository": "lake", "patterns": ["main"]}),
     (TagProvider(), {"connection": _CONNECTION, "repository": "lake", "tag": "v1", "ref": "main"}),
     (LakeFSSetupProvider(), {"connection": _CONNECTION}),
