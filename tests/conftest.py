@@ -301,6 +301,8 @@ def run_under_mocks(
         raise ProgramFailed(error, monitor.declared) from error
     finally:
         pulumi.runtime.set_all_config({}, [])
+        # Back to "no engine": provider tests that follow expect pulumi.log to print to stderr.
+        pulumi_settings.reset_options()
     return ProgramRun(stack, monitor.declared, outputs, secret_outputs, records)
 
 
