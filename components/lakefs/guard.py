@@ -101,8 +101,8 @@ class BranchDeleteGuardProvider(LakeFSProvider):
             head = inspect_for_delete(s, repo, branch, props, forget=forget, discard=discard, deferred=True)
         if head is not None:
             pulumi.log.info(
-                f"lakeFS branch '{branch}' in repository '{repo}' may be deleted (head {head}); "
-                "the rest of the sandbox goes first, the branch last"
+                f"delete guard: nothing refuses deleting lakeFS branch '{branch}' in repository "
+                f"'{repo}' (head {head}); what depends on it goes first, the branch itself last"
             )
 
 
