@@ -82,6 +82,18 @@ def test_wiring_config_map_tells_pipeline_code_where_its_data_is() -> None:
     assert wiring.inputs["data"]["LAKEFS_BRANCH"] == NAMES.lakefs_branch
 
 
+@pytest.mark.parametrize("flags", [{}, {"sandbox:schedules": True}, {"sandbox:sensors": "true"}])
+def test_wiring_config_map_holds_every_plain_value_the_code_location_gets(flags: dict[str, Any]) -> None:
+    # README: "The plain values are also in ConfigMap pipeline-wiring" - all of them, flags included.
+    run = sandbox_run({**BASE, **flags})
+    data = run.one("kubernetes:core/v1:ConfigMap", "sandbox-wiring").inputs["data"]
+    chart_values = run.one("kubernetes:helm.sh/v4:Chart").inputs["values"]
+    [location] = chart_values["dagster-user-deployments"]["deployments"]
+    assert data == location["env"]
+    assert data["PIPELINE_SANDBOX_SCHEDULES_ENABLED"] == str("sandbox:schedules" in flags).lower()
+    assert data["PIPELINE_SANDBOX_SENSORS_ENABLED"] == str("sandbox:sensors" in flags).lower()
+
+
 def test_every_kubernetes_object_goes_through_the_explicit_provider() -> None:
     run = sandbox_run({**BASE, "sandbox:kubernetes": {"context": "kind-pipeline"}})
     provider = run.one("pulumi:providers:kubernetes")

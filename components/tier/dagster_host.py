@@ -48,6 +48,15 @@ SENSORS_ENV = "PIPELINE_SANDBOX_SENSORS_ENABLED"
 _NAME_MAX = 30
 
 
+def instigator_flags(schedules: bool, sensors: bool) -> dict[str, str]:
+    """The schedules/sensors switches as pipeline code reads them from its environment."""
+    return {SCHEDULES_ENV: _flag(schedules), SENSORS_ENV: _flag(sensors)}
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
+
+
 def _dagster_resources() -> ContainerResources:
     # Dagster's webserver, daemon and code server need more memory than the k8s defaults give.
     return ContainerResources("100m", "256Mi", "1", "1Gi")
@@ -183,9 +192,14 @@ def _validate(args: DagsterHostArgs) -> None:
     if "dagster" not in args.release_name:
         raise ValueError(f"release_name: must contain 'dagster', got {args.release_name!r}")
     check_object_name(args.code_location.name, room=63 - _NAME_MAX, what="code_location.name")
-    reserved = {SCHEDULES_ENV, SENSORS_ENV} & set(args.code_location.env)
-    if reserved:
-        raise ValueError(f"code_location.env: {sorted(reserved)} are set from the schedules/sensors flags")
+    # The flags may be repeated in env (a sandbox's wiring lists them), but never contradicted.
+    flags = instigator_flags(args.schedules, args.sensors)
+    env = args.code_location.env
+    contradicted = sorted(k for k, v in flags.items() if k in env and env[k] != v)
+    if contradicted:
+        raise ValueError(
+            f"code_location.env: {contradicted} contradict the schedules/sensors flags, which set them"
+        )
     if not args.code_location.grpc_args:
         raise ValueError("code_location.grpc_args: expected the arguments of `dagster api grpc`")
     if args.max_concurrent_runs < 1:
@@ -270,11 +284,7 @@ def _deployment(
     args: DagsterHostArgs, pod_labels: dict[str, str], security: dict[str, Any]
 ) -> dict[str, Any]:
     location = args.code_location
-    env = {
-        **location.env,
-        SCHEDULES_ENV: "true" if args.schedules else "false",
-        SENSORS_ENV: "true" if args.sensors else "false",
-    }
+    env = {**location.env, **instigator_flags(args.schedules, args.sensors)}
     return {
         "name": location.name,
         "image": {
