@@ -11,7 +11,9 @@ import pulumi
 from components.config import TierStackConfig, load_stack_config
 from components.config.source import raw_config, secret_config_keys
 
-stack_config = load_stack_config(raw_config(), secret_config_keys(), Path(__file__).resolve().parent)
+stack_config = load_stack_config(
+    raw_config(), secret_config_keys(), Path(__file__).resolve().parent, pulumi.get_project()
+)
 
 if isinstance(stack_config, TierStackConfig):
     from components.tier import Tier, TierArgs
