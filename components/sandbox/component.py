@@ -217,6 +217,7 @@ class Sandbox(pulumi.ComponentResource):
                 schedules=config.schedules,
                 sensors=config.sensors,
                 kubectl_context=config.kubernetes.context,
+                kubeconfig=config.kubernetes.kubeconfig,
             ),
             opts=opts,
         )

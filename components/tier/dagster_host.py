@@ -26,6 +26,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -136,6 +137,8 @@ class DagsterHostArgs:
     chart_repository: str = CHART_REPOSITORY
     kubectl_context: str | None = None
     """kubeconfig context the port-forward command names; None leaves kubectl on its current context."""
+    kubeconfig: str | None = None
+    """kubeconfig file the port-forward command names; None leaves kubectl on KUBECONFIG or ~/.kube/config."""
 
 
 class DagsterHost(pulumi.ComponentResource):
@@ -172,9 +175,9 @@ class DagsterHost(pulumi.ComponentResource):
         service = webserver_service_name(args.release_name)
         self.webserver_service = pulumi.Output.from_input(service)
         self.webserver_port = pulumi.Output.from_input(WEBSERVER_PORT)
-        context = f"--context {shlex.quote(args.kubectl_context)} " if args.kubectl_context else ""
+        target = kubectl_target(args.kubeconfig, args.kubectl_context)
         self.url_port_forward_command = pulumi.Output.from_input(args.namespace).apply(
-            lambda ns: f"kubectl {context}-n {ns} port-forward svc/{service} 3000:{WEBSERVER_PORT}"
+            lambda ns: f"kubectl {target}-n {ns} port-forward svc/{service} 3000:{WEBSERVER_PORT}"
         )
         self.register_outputs(
             {
@@ -204,6 +207,21 @@ def _validate(args: DagsterHostArgs) -> None:
         raise ValueError("code_location.grpc_args: expected the arguments of `dagster api grpc`")
     if args.max_concurrent_runs < 1:
         raise ValueError(f"max_concurrent_runs: expected at least 1, got {args.max_concurrent_runs}")
+
+
+def kubectl_target(kubeconfig: str | None, context: str | None) -> str:
+    """The ``--kubeconfig``/``--context`` flags that point kubectl where the stack deployed to.
+
+    The kubeconfig is made absolute (from the program's directory, as the provider reads it), so the
+    command works from any directory and whatever ``KUBECONFIG`` says in the shell that runs it.
+    """
+    flags = ""
+    if kubeconfig:
+        path = Path(kubeconfig).expanduser().absolute()
+        flags += f"--kubeconfig {shlex.quote(str(path))} "
+    if context:
+        flags += f"--context {shlex.quote(context)} "
+    return flags
 
 
 def webserver_service_name(release_name: str) -> str:
