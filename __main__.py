@@ -23,7 +23,9 @@ if isinstance(stack_config, TierStackConfig):
         pulumi.export(name, value)
 else:
     from components.sandbox import Sandbox, SandboxArgs
+    from components.sandbox.code_image import warn_if_unpublished
 
+    warn_if_unpublished(stack_config)
     sandbox = Sandbox("sandbox", SandboxArgs(settings=stack_config))
     for name, value in sandbox.stack_outputs().items():
         pulumi.export(name, value)
