@@ -72,6 +72,7 @@ def load_stack_config(
     """
     sandbox_values = namespace_values(raw, SANDBOX)
     tier_values = namespace_values(raw, TIER)
+    # A project named like one of the program's own namespaces would make its keys look foreign.
     project_keys = list(namespace_values(raw, project)) if project not in (SANDBOX, TIER) else []
     if "environment" in tier_values:
         misplaced = [

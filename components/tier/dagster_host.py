@@ -212,8 +212,9 @@ def _validate(args: DagsterHostArgs) -> None:
 def kubectl_target(kubeconfig: str | None, context: str | None) -> str:
     """The ``--kubeconfig``/``--context`` flags that point kubectl where the stack deployed to.
 
-    The kubeconfig is made absolute (from the program's directory, as the provider reads it), so the
-    command works from any directory and whatever ``KUBECONFIG`` says in the shell that runs it.
+    A relative kubeconfig is resolved against the program's working directory (the project directory,
+    where the provider reads it too), so the command works from any directory and whatever
+    ``KUBECONFIG`` says in the shell that runs it.
     """
     flags = ""
     if kubeconfig:
