@@ -11,7 +11,9 @@ import pulumi
 from components.config import TierStackConfig, load_stack_config
 from components.config.source import raw_config, secret_config_keys
 
-stack_config = load_stack_config(raw_config(), secret_config_keys(), Path(__file__).resolve().parent)
+stack_config = load_stack_config(
+    raw_config(), secret_config_keys(), Path(__file__).resolve().parent, pulumi.get_project()
+)
 
 if isinstance(stack_config, TierStackConfig):
     from components.tier import Tier, TierArgs
@@ -21,7 +23,9 @@ if isinstance(stack_config, TierStackConfig):
         pulumi.export(name, value)
 else:
     from components.sandbox import Sandbox, SandboxArgs
+    from components.sandbox.code_image import warn_if_unpublished
 
+    warn_if_unpublished(stack_config)
     sandbox = Sandbox("sandbox", SandboxArgs(settings=stack_config))
     for name, value in sandbox.stack_outputs().items():
         pulumi.export(name, value)

@@ -1,4 +1,5 @@
-"""What the local git checkout says: the branch, the commit and the author's e-mail.
+"""What the local git checkout says: the branch, the commit, the author's e-mail, and whether the
+commit is published (committed cleanly and on a remote).
 
 Read once per program run through the ``git`` command (local only, never the network). Every field
 is None when git cannot say, so callers can ask the user to set the matching config key instead.
@@ -34,16 +35,43 @@ def read_checkout(directory: str | Path) -> GitCheckout:
     )
 
 
+def uncommitted_paths(directory: str | Path) -> list[str] | None:
+    """Paths whose content differs from HEAD: modified, staged or untracked (not ignored) files.
+
+    None when git cannot say (no git, not a repository).
+    """
+    output = _git_output(str(directory), "status", "--porcelain", "--untracked-files=normal")
+    return None if output is None else [line[3:] for line in output.splitlines() if line.strip()]
+
+
+def is_on_a_remote(directory: str | Path, commit: str) -> bool | None:
+    """Whether ``commit`` is in any remote-tracking branch, as far as this clone knows.
+
+    Nothing is fetched: a commit pushed from another clone counts only after ``git fetch``. None when
+    git cannot say.
+    """
+    output = _git_output(str(directory), "branch", "--remotes", "--contains", commit)
+    return None if output is None else bool(output.strip())
+
+
 def _git(directory: str, *args: str) -> str | None:
+    value = (_git_output(directory, *args) or "").strip()
+    return value or None
+
+
+def _git_output(directory: str, *args: str) -> str | None:
+    """What ``git -C directory args`` prints, or None when it fails or git is missing."""
     git = shutil.which("git")
     if git is None or not Path(directory).is_dir():
         return None
-    result = subprocess.run(  # noqa: S603 - fixed argv, no shell
-        [git, "-C", directory, *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=10,
-    )
-    value = result.stdout.strip()
-    return value if result.returncode == 0 and value else None
+    try:
+        result = subprocess.run(  # noqa: S603 - fixed argv, no shell
+            [git, "-C", directory, *args],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=10,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return result.stdout if result.returncode == 0 else None

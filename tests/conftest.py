@@ -234,12 +234,19 @@ def _engine_text(value: Any) -> str:
 
 
 class ProgramFailed(Exception):
-    """The program raised; ``run.resources`` shows what it declared before that."""
+    """The program raised; ``resources`` and ``log`` show what it declared and logged before that."""
 
-    def __init__(self, error: BaseException, resources: list[Declared]) -> None:
+    def __init__(
+        self, error: BaseException, resources: list[Declared], log: list[logging.LogRecord] | None = None
+    ) -> None:
         super().__init__(str(error))
         self.error = error
         self.resources = resources
+        self.log = log or []
+
+    def errors(self) -> list[str]:
+        """The messages the program logged as errors (``pulumi.log.error``)."""
+        return [r.getMessage() for r in self.log if r.levelno == logging.ERROR]
 
 
 def run_program(
@@ -298,7 +305,7 @@ def run_under_mocks(
         _sync_await(run_pulumi_func(lambda: _call(program)))
         outputs, secret_outputs = _resolve_outputs()
     except Exception as error:
-        raise ProgramFailed(error, monitor.declared) from error
+        raise ProgramFailed(error, monitor.declared, records) from error
     finally:
         pulumi.runtime.set_all_config({}, [])
         # Back to "no engine": provider tests that follow expect pulumi.log to print to stderr.

@@ -47,3 +47,32 @@ def test_plan_shows_a_sandboxs_dagster_and_its_url(capsys: pytest.CaptureFixture
     out = capsys.readouterr().out
     assert "kubernetes:helm.sh/v4:Chart  sandbox-dagster-host-chart" in out
     assert 'dagsterUrl: "kubectl -n sbx-fix-1 port-forward svc/dagster-dagster-webserver 3000:80"' in out
+
+
+def test_plan_without_a_stack_names_the_choices_instead_of_planning_dev(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main([])
+    assert exit_.value.code == 2
+    captured = capsys.readouterr()
+    assert (
+        "--stack is required: a tier stack (dev, stage, prod) or any other name for a sandbox" in captured.err
+    )
+    assert "stack dev:" not in captured.out
+
+
+def test_plan_refuses_a_set_without_a_value(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["--stack", "dev", "--set", "tier:protect"])
+    assert exit_.value.code == 2
+    assert "--set expects KEY=VALUE, e.g. sandbox:ttl=3d; got tier:protect" in capsys.readouterr().err
+
+
+def test_plan_help_describes_the_tool_in_whole_sentences(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    assert exit_.value.code == 0
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "lists the resources and outputs it would declare." in help_text
+    assert "Exit codes: 0 planned, 1 the program refused the config" in help_text

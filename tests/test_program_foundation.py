@@ -76,6 +76,33 @@ def test_bad_sandbox_config_is_refused_by_name(key: str, value: Any, expected: s
     assert expected in str(failure.error)
 
 
+@pytest.mark.parametrize(
+    ("stack", "key", "expected"),
+    [
+        # `pulumi config set tier dev` stores pipeline-sandbox:tier, which used to be ignored.
+        ("alice-x", "tier", "pipeline-sandbox:tier: unknown key; did you mean sandbox:tier?"),
+        ("alice-x", "environment", "pipeline-sandbox:environment: unknown key; did you mean tier:env"),
+        ("dev", "protect", "pipeline-sandbox:protect: unknown key; did you mean tier:protect?"),
+        ("dev", "ttl", "pipeline-sandbox:ttl: unknown key; did you mean sandbox:ttl?"),
+        ("alice-x", "colour", "pipeline-sandbox:colour: unknown key; this program reads only sandbox:*"),
+    ],
+)
+def test_keys_in_the_projects_own_namespace_are_refused_naming_the_fix(
+    stack: str, key: str, expected: str
+) -> None:
+    sandbox = {"sandbox:branch": "x", "sandbox:owner": "a@b.c", "sandbox:image": "r/p:1"}
+    failure = refused(stack, {**(sandbox if stack == "alice-x" else {}), f"pipeline-sandbox:{key}": "dev"})
+    message = str(failure.error)
+    assert expected in message
+    assert f"pulumi config rm pipeline-sandbox:{key}" in message
+
+
+def test_a_project_namespace_key_is_reported_with_every_other_bad_key() -> None:
+    failure = refused("alice-x", {"pipeline-sandbox:tier": "dev", "sandbox:ttl": "soon"})
+    assert "pipeline-sandbox:tier: unknown key" in str(failure.error)
+    assert "sandbox:ttl: expected a duration" in str(failure.error)
+
+
 def test_every_bad_key_is_reported_at_once() -> None:
     failure = refused(
         "alice-x", {"sandbox:ttl": "soon", "sandbox:archive": "perhaps", "sandbox:branch": "a..b"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -187,6 +188,34 @@ def test_dagster_url_is_the_exact_port_forward_command() -> None:
     with_context = sandbox_run({**BASE, "sandbox:kubernetes": {"context": "kind-pipeline"}})
     assert with_context.outputs["dagsterUrl"] == (
         f"kubectl --context kind-pipeline -n {NAMESPACE} port-forward svc/dagster-dagster-webserver 3000:80"
+    )
+
+
+def test_dagster_url_names_the_kubeconfig_the_sandbox_was_deployed_with(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A relative kubeconfig is read from the program's directory; the printed command must find the
+    # same file from anywhere, whatever KUBECONFIG says in the user's shell.
+    kubeconfig = tmp_path / "kube configs" / "acceptance.yaml"
+    kubeconfig.parent.mkdir()
+    kubeconfig.write_text("apiVersion: v1\nkind: Config\n")
+    monkeypatch.chdir(tmp_path)
+    settings = {"context": "acceptance", "kubeconfig": "kube configs/acceptance.yaml"}
+    run = sandbox_run({**BASE, "sandbox:kubernetes": settings})
+    argv = shlex.split(run.outputs["dagsterUrl"])
+    printed = Path(argv[argv.index("--kubeconfig") + 1])
+    assert printed.is_absolute()
+    assert printed.samefile(kubeconfig)
+    assert printed.samefile(run.one("pulumi:providers:kubernetes").inputs["kubeconfig"])
+    assert argv[argv.index("--context") + 1] == "acceptance"
+    assert argv[-3:] == ["port-forward", "svc/dagster-dagster-webserver", "3000:80"]
+
+
+def test_dagster_url_expands_a_home_relative_kubeconfig() -> None:
+    run = sandbox_run({**BASE, "sandbox:kubernetes": {"kubeconfig": "~/.kube/acceptance"}})
+    assert run.outputs["dagsterUrl"] == (
+        f"kubectl --kubeconfig {Path.home() / '.kube' / 'acceptance'} -n {NAMESPACE} "
+        "port-forward svc/dagster-dagster-webserver 3000:80"
     )
 
 

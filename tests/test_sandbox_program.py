@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 
 from components.naming import sandbox_names
-from tests.conftest import ProgramFailed
+from tests.conftest import ProgramFailed, SecretValue
 from tests.sandbox_support import (
     ACCESS_KEY_ID,
+    LAKEFS_BRANCH,
     PROD_TIER,
     PROD_TIER_OUTPUTS,
     SECRET_ACCESS_KEY,
@@ -82,6 +83,18 @@ def test_wiring_config_map_tells_pipeline_code_where_its_data_is() -> None:
     assert wiring.inputs["data"]["LAKEFS_BRANCH"] == NAMES.lakefs_branch
 
 
+@pytest.mark.parametrize("flags", [{}, {"sandbox:schedules": True}, {"sandbox:sensors": "true"}])
+def test_wiring_config_map_holds_every_plain_value_the_code_location_gets(flags: dict[str, Any]) -> None:
+    # README: "The plain values are also in ConfigMap pipeline-wiring" - all of them, flags included.
+    run = sandbox_run({**BASE, **flags})
+    data = run.one("kubernetes:core/v1:ConfigMap", "sandbox-wiring").inputs["data"]
+    chart_values = run.one("kubernetes:helm.sh/v4:Chart").inputs["values"]
+    [location] = chart_values["dagster-user-deployments"]["deployments"]
+    assert data == location["env"]
+    assert data["PIPELINE_SANDBOX_SCHEDULES_ENABLED"] == str("sandbox:schedules" in flags).lower()
+    assert data["PIPELINE_SANDBOX_SENSORS_ENABLED"] == str("sandbox:sensors" in flags).lower()
+
+
 def test_every_kubernetes_object_goes_through_the_explicit_provider() -> None:
     run = sandbox_run({**BASE, "sandbox:kubernetes": {"context": "kind-pipeline"}})
     provider = run.one("pulumi:providers:kubernetes")
@@ -129,6 +142,53 @@ def test_a_malformed_tier_is_named_with_each_bad_output(broken: dict[str, Any], 
     assert expected in message
     touched = [r for r in failure.value.resources if r.type.startswith("kubernetes:")]
     assert touched == [], "a Kubernetes object was declared although the tier contract is broken"
+
+
+def _nothing_touched(failure: ProgramFailed) -> None:
+    touched = [
+        r.name for r in failure.resources if r.type.startswith("kubernetes:") or r.type == LAKEFS_BRANCH
+    ]
+    assert touched == [], f"declared although the tier cannot be used: {touched}"
+
+
+@pytest.mark.parametrize(
+    ("config", "stack"),
+    [
+        ({}, "organization/pipeline-sandbox/prod"),
+        ({"sandbox:tier": "stage"}, "organization/pipeline-sandbox/stage"),
+    ],
+)
+def test_a_tier_stack_that_cannot_be_read_is_explained_naming_sandbox_tier(
+    config: dict[str, Any], stack: str
+) -> None:
+    # The engine's own message for a missing stack is only `unknown stack "<name>"`.
+    with pytest.raises(ProgramFailed) as failure:
+        sandbox_run({**BASE, **config}, tier_outputs={})
+    [explained] = failure.value.errors()
+    assert f"cannot read tier stack {stack!r}, which sandbox:tier (default prod) names" in explained
+    assert "pulumi config set sandbox:tier" in explained
+    assert f"make up STACK={stack.rsplit('/', 1)[-1]}" in explained
+    assert "pulumi stack ls" in explained
+    _nothing_touched(failure.value)
+
+
+def test_a_tier_stack_that_exports_nothing_is_named_as_not_deployed() -> None:
+    with pytest.raises(ProgramFailed) as failure:
+        sandbox_run(BASE, tier_outputs={PROD_TIER: {}})
+    message = str(failure.value.error)
+    assert f"tier stack {PROD_TIER!r}, which sandbox:tier (default prod) names, exports none" in message
+    assert "has not been deployed" in message
+    assert "make up STACK=prod" in message
+    _nothing_touched(failure.value)
+
+
+def test_a_tier_missing_only_its_secret_outputs_is_not_called_undeployed() -> None:
+    outputs = {k: v for k, v in PROD_TIER_OUTPUTS.items() if not isinstance(v, SecretValue)}
+    with pytest.raises(ProgramFailed) as failure:
+        sandbox_run(BASE, tier_outputs={PROD_TIER: outputs})
+    message = str(failure.value.error)
+    assert "lakefsAccessKeyId: missing" in message
+    assert "exports none" not in message
 
 
 def test_secret_tier_outputs_are_never_printed_in_contract_errors() -> None:

@@ -162,3 +162,11 @@ def test_a_component_version_below_its_floor_is_refused_by_config_before_anythin
     assert f"tier:versions.{component}" in message
     assert expected in message
     assert failure.value.resources == [], "something was declared although the config is invalid"
+
+
+def test_the_tiers_dagster_url_names_the_kubeconfig_and_context_it_was_deployed_with() -> None:
+    run = tier_run("dev", {"tier:kubernetes": {"context": "kind-dev", "kubeconfig": "/etc/kube/dev.yaml"}})
+    assert run.outputs["dagsterUrl"] == (
+        "kubectl --kubeconfig /etc/kube/dev.yaml --context kind-dev -n pipeline-dev "
+        "port-forward svc/dagster-dagster-webserver 3000:80"
+    )

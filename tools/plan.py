@@ -1,9 +1,15 @@
-"""Engine-free dry run: evaluate the whole program for a stack under Pulumi mocks and list what it
-would declare. Needs no Pulumi CLI, cluster or lakeFS, so a config change can be checked anywhere.
+"""Engine-free dry run: evaluates the whole program for one stack under Pulumi mocks and lists the
+resources and outputs it would declare. Needs no Pulumi CLI, cluster or lakeFS, so a config change
+can be checked anywhere.
 
-Usage: ``python -m tools.plan --stack dev``, or for a sandbox
-``python -m tools.plan --stack alice-x --set sandbox:branch=x``.
-Sandbox stacks are evaluated against sample tier outputs (a real run reads the deployed tier).
+A tier stack (dev, stage, prod) is read from its stack file in stacks/; any other stack name is a
+sandbox of the checked-out git branch, evaluated against sample tier outputs (a real run reads the
+deployed tier). Config given with --set is layered over the stack file.
+
+Examples: python -m tools.plan --stack dev
+          python -m tools.plan --stack alice-x --set sandbox:branch=x
+
+Exit codes: 0 planned, 1 the program refused the config (the error names each key), 2 usage error.
 """
 
 from __future__ import annotations
@@ -12,7 +18,8 @@ import argparse
 import json
 import sys
 
-from tests.conftest import ProgramFailed, ProgramRun, run_program
+from components.config import Environment
+from tests.conftest import PROJECT_ROOT, ProgramFailed, ProgramRun, run_program
 from tests.sandbox_support import LAKEFS_BRANCH, LEASE, TIER_OUTPUTS, created_branch, simulated_lease
 from tests.simulated import SIMULATED
 from tests.tier_support import STAGE, shipped_versions
@@ -42,13 +49,28 @@ def render(run: ProgramRun) -> str:
     return "\n".join(lines)
 
 
+def tier_stacks() -> list[str]:
+    """The shipped tier stacks, in promotion order: one stack file per environment in stacks/."""
+    return [e.value for e in Environment if (PROJECT_ROOT / "stacks" / f"Pulumi.{e.value}.yaml").is_file()]
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument(
-        "--stack", default="dev", help="stack name (tier: dev/stage/prod; anything else: sandbox)"
+    tiers = ", ".join(tier_stacks())
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.plan", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config override")
+    parser.add_argument(
+        "--stack", help=f"stack to plan (required): a tier stack ({tiers}) or any other name for a sandbox"
+    )
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="config override, e.g. sandbox:ttl=3d"
+    )
     args = parser.parse_args(argv)
+    if not args.stack:
+        parser.error(f"--stack is required: a tier stack ({tiers}) or any other name for a sandbox")
+    malformed = [item for item in args.set if "=" not in item]
+    if malformed:
+        parser.error(f"--set expects KEY=VALUE, e.g. sandbox:ttl=3d; got {', '.join(malformed)}")
     overrides = dict(item.split("=", 1) for item in args.set)
     try:
         print(render(plan(args.stack, overrides)))

@@ -55,15 +55,25 @@ def load_stack_config(
     raw: Mapping[str, Any],
     secret_keys: set[str],
     project_dir: Path,
+    project: str,
     checkout_reader: Callable[[Path], GitCheckout] = read_checkout,
 ) -> StackConfig:
     """Validates the raw ``namespace:key`` map into a tier or sandbox stack config.
+
+    Args:
+        raw: every ``namespace:key`` set for the stack.
+        secret_keys: the keys whose values are secret and must never be echoed.
+        project_dir: directory of ``Pulumi.yaml``; ``sandbox:gitDir`` is relative to it.
+        project: the Pulumi project name, the namespace ``pulumi config set`` uses for a bare key.
+        checkout_reader: reads the git checkout a sandbox belongs to.
 
     Raises:
         ConfigError: one or more keys are invalid; every one is listed.
     """
     sandbox_values = namespace_values(raw, SANDBOX)
     tier_values = namespace_values(raw, TIER)
+    # A project named like one of the program's own namespaces would make its keys look foreign.
+    project_keys = list(namespace_values(raw, project)) if project not in (SANDBOX, TIER) else []
     if "environment" in tier_values:
         misplaced = [
             ConfigProblem(
@@ -71,6 +81,7 @@ def load_stack_config(
             )
             for key in sandbox_values
         ]
+        misplaced += _project_key_problems(project, project_keys, [TierConfig, SandboxConfig])
         return TierStackConfig(_validate(TIER, TierConfig, tier_values, secret_keys, misplaced))
     misplaced = [
         ConfigProblem(
@@ -79,8 +90,38 @@ def load_stack_config(
         )
         for key in tier_values
     ]
+    misplaced += _project_key_problems(project, project_keys, [SandboxConfig, TierConfig])
     config = _validate(SANDBOX, SandboxConfig, sandbox_values, secret_keys, misplaced)
     return _resolve_sandbox(config, checkout_reader(project_dir / config.git_dir))
+
+
+_NAMESPACES: dict[type[ConfigModel], str] = {SandboxConfig: SANDBOX, TierConfig: TIER}
+
+
+def _project_key_problems(
+    project: str, keys: list[str], models: list[type[ConfigModel]]
+) -> list[ConfigProblem]:
+    """Refuses keys in the project's own namespace, where ``pulumi config set <key>`` puts a bare key.
+
+    The program reads none of them, so accepting them would silently ignore what the user set.
+    ``models`` are tried in order for a key of the same name to suggest instead.
+    """
+    problems = []
+    for key in keys:
+        namespace = next((_NAMESPACES[m] for m in models if key in m.accepted_keys()), None)
+        if namespace is None:
+            hint = (
+                f"this program reads only {SANDBOX}:* (sandbox stacks) and {TIER}:* (tier stacks) keys; "
+                f"remove it with `pulumi config rm {project}:{key}`"
+            )
+        else:
+            hint = (
+                f"did you mean {namespace}:{key}? A key set without a namespace lands in the project's "
+                f"({project}:), which this program does not read; move it with "
+                f"`pulumi config rm {project}:{key}` and `pulumi config set {namespace}:{key} <value>`"
+            )
+        problems.append(ConfigProblem(f"{project}:{key}", f"unknown key; {hint}"))
+    return problems
 
 
 def _validate(

@@ -23,6 +23,7 @@ from components.sandbox.lease import SandboxLease
 from components.sandbox.place import ANNOTATION_PREFIX, SandboxPlace, SandboxPlaceArgs
 from components.sandbox.tier_link import TierLink, link_tier
 from components.stackref import qualify_stack_name
+from components.tier.dagster_host import instigator_flags
 
 CREDENTIALS_SECRET = "lakefs-credentials"  # noqa: S105 - a Secret object name, not a password
 WIRING_CONFIG_MAP = "pipeline-wiring"
@@ -176,6 +177,7 @@ class Sandbox(pulumi.ComponentResource):
             "HIVE_METASTORE_URI": self.tier.get("metastoreUri"),
             "PIPELINE_SANDBOX": self._names.namespace,
             "PIPELINE_GIT_BRANCH": self._settings.git_branch,
+            **instigator_flags(self._settings.config.schedules, self._settings.config.sensors),
         }
 
     def _create_wiring(
@@ -222,6 +224,7 @@ class Sandbox(pulumi.ComponentResource):
                 schedules=config.schedules,
                 sensors=config.sensors,
                 kubectl_context=config.kubernetes.context,
+                kubeconfig=config.kubernetes.kubeconfig,
             ),
             opts=opts,
         )

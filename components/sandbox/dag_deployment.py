@@ -79,6 +79,8 @@ class SandboxDagsterArgs:
     sensors: bool
     kubectl_context: str | None = None
     """kubeconfig context named in the port-forward command; None means the current context."""
+    kubeconfig: str | None = None
+    """kubeconfig file named in the port-forward command; None means KUBECONFIG or ~/.kube/config."""
 
 
 class SandboxDagster(pulumi.ComponentResource):
@@ -121,6 +123,7 @@ class SandboxDagster(pulumi.ComponentResource):
                 schedules=args.schedules,
                 sensors=args.sensors,
                 kubectl_context=args.kubectl_context,
+                kubeconfig=args.kubeconfig,
             ),
             opts=child,
         )

@@ -63,8 +63,26 @@ SECRET_OUTPUTS: dict[str, tuple[Callable[[Any], bool], str]] = {
 }
 
 
+TIER_KEY = "sandbox:tier (default prod)"
+"""How messages name the setting that picks the tier; unset, a sandbox reads the prod tier."""
+
+
 class TierContractError(pulumi.RunError):
-    """The tier stack's outputs do not satisfy what a sandbox needs."""
+    """The tier stack cannot be read, or its outputs do not satisfy what a sandbox needs."""
+
+
+def unreadable_tier_message(tier_stack: str, error: BaseException) -> str:
+    """What to do when the tier stack cannot be read at all (most often: no such stack)."""
+    return (
+        f"cannot read tier stack {tier_stack!r}, which {TIER_KEY} names ({error}). Point the sandbox "
+        "at a deployed tier stack of this project, e.g. `pulumi config set sandbox:tier dev`, or "
+        f"deploy that tier first (`make up STACK={_short(tier_stack)}`); `pulumi stack ls` lists the "
+        "stacks this backend has."
+    )
+
+
+def _short(tier_stack: str) -> str:
+    return tier_stack.rsplit("/", 1)[-1]
 
 
 def contract_problems(
@@ -97,8 +115,8 @@ def _checked(
         if problems:
             lines = "\n".join(f"  - {p}" for p in problems)
             raise TierContractError(
-                f"tier stack {tier_stack!r} does not provide what a sandbox needs (is it deployed, "
-                f"and is sandbox:tier right?):\n{lines}"
+                f"tier stack {tier_stack!r} does not provide what a sandbox needs; check that "
+                f"{TIER_KEY} names a tier stack whose last `pulumi up` succeeded:\n{lines}"
             )
         return by_name
 
@@ -129,14 +147,54 @@ class TierLink:
         ).apply(lambda _: True)
 
 
+async def _readable(reference: pulumi.StackReference, tier_stack: str) -> bool:
+    """True once the reference has read a tier stack; otherwise raises (and logs) what to do.
+
+    The engine fails the read of a missing stack with only ``unknown stack "<name>"`` and the program
+    cannot replace that message; this adds one, logged at once (not attached to the failed reference,
+    whose URN never resolves), that names ``sandbox:tier`` and the fix.
+    """
+    try:
+        outputs = await reference.outputs.future()
+    except Exception as error:
+        message = unreadable_tier_message(tier_stack, error)
+        pulumi.log.error(message)
+        raise TierContractError(message) from error
+    # Only the names are looked at: values (some secret) never reach a message.
+    if await reference.outputs.is_known() and not set(outputs or {}) & {*PLAIN_OUTPUTS, *SECRET_OUTPUTS}:
+        # The stack exists but exports nothing of the contract: created and never deployed, a first
+        # `pulumi up` that failed, or not a tier stack at all.
+        raise TierContractError(
+            f"tier stack {tier_stack!r}, which {TIER_KEY} names, exports none of the outputs a sandbox "
+            "needs: it has not been deployed (or its first `pulumi up` failed), or it is not a tier "
+            f"stack. Deploy it with `make up STACK={_short(tier_stack)}`, or point the sandbox at a "
+            "deployed tier with `pulumi config set sandbox:tier <tier stack>`."
+        )
+    return True
+
+
 def link_tier(name: str, tier_stack: str, opts: pulumi.ResourceOptions | None = None) -> TierLink:
     """Reads ``tier_stack``'s outputs through a StackReference and validates the contract."""
     reference = pulumi.StackReference(name, tier_stack, opts=opts)
-    plain_names, secret_names = list(PLAIN_OUTPUTS), list(SECRET_OUTPUTS)
-    plain = pulumi.Output.all(*[reference.get_output(n) for n in plain_names]).apply(
-        _checked(tier_stack, plain_names, PLAIN_OUTPUTS, show=True)
-    )
-    secrets = pulumi.Output.all(*[reference.get_output(n) for n in secret_names]).apply(
-        _checked(tier_stack, secret_names, SECRET_OUTPUTS, show=False)
-    )
+    readable: pulumi.Output[bool] = pulumi.Output.from_input(_readable(reference, tier_stack))
+    plain = _contract(reference, readable, tier_stack, PLAIN_OUTPUTS, show=True)
+    secrets = _contract(reference, readable, tier_stack, SECRET_OUTPUTS, show=False)
     return TierLink(tier_stack, plain, secrets)
+
+
+def _contract(
+    reference: pulumi.StackReference,
+    readable: pulumi.Output[bool],
+    tier_stack: str,
+    expected: Mapping[str, tuple[Callable[[Any], bool], str]],
+    show: bool,
+) -> pulumi.Output[dict[str, Any]]:
+    # Each output is read through get_output, which keeps its secretness; the read check comes first
+    # so that a missing stack fails with the explanation rather than the bare read error.
+    names = list(expected)
+
+    def read(_: bool) -> pulumi.Output[dict[str, Any]]:
+        values = pulumi.Output.all(*[reference.get_output(n) for n in names])
+        return values.apply(_checked(tier_stack, names, expected, show))
+
+    return readable.apply(read)

@@ -226,6 +226,7 @@ class Tier(pulumi.ComponentResource):
                 schedules=True,
                 sensors=True,
                 kubectl_context=self._config.kubernetes.context,
+                kubeconfig=self._config.kubernetes.kubeconfig,
             ),
             opts=opts,
         )

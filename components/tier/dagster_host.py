@@ -26,6 +26,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -46,6 +47,15 @@ SCHEDULES_ENV = "PIPELINE_SANDBOX_SCHEDULES_ENABLED"
 SENSORS_ENV = "PIPELINE_SANDBOX_SENSORS_ENABLED"
 # Release and code location names name Services; the charts derive longer object names from them.
 _NAME_MAX = 30
+
+
+def instigator_flags(schedules: bool, sensors: bool) -> dict[str, str]:
+    """The schedules/sensors switches as pipeline code reads them from its environment."""
+    return {SCHEDULES_ENV: _flag(schedules), SENSORS_ENV: _flag(sensors)}
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
 
 
 def _dagster_resources() -> ContainerResources:
@@ -127,6 +137,8 @@ class DagsterHostArgs:
     chart_repository: str = CHART_REPOSITORY
     kubectl_context: str | None = None
     """kubeconfig context the port-forward command names; None leaves kubectl on its current context."""
+    kubeconfig: str | None = None
+    """kubeconfig file the port-forward command names; None leaves kubectl on KUBECONFIG or ~/.kube/config."""
 
 
 class DagsterHost(pulumi.ComponentResource):
@@ -163,9 +175,9 @@ class DagsterHost(pulumi.ComponentResource):
         service = webserver_service_name(args.release_name)
         self.webserver_service = pulumi.Output.from_input(service)
         self.webserver_port = pulumi.Output.from_input(WEBSERVER_PORT)
-        context = f"--context {shlex.quote(args.kubectl_context)} " if args.kubectl_context else ""
+        target = kubectl_target(args.kubeconfig, args.kubectl_context)
         self.url_port_forward_command = pulumi.Output.from_input(args.namespace).apply(
-            lambda ns: f"kubectl {context}-n {ns} port-forward svc/{service} 3000:{WEBSERVER_PORT}"
+            lambda ns: f"kubectl {target}-n {ns} port-forward svc/{service} 3000:{WEBSERVER_PORT}"
         )
         self.register_outputs(
             {
@@ -183,13 +195,34 @@ def _validate(args: DagsterHostArgs) -> None:
     if "dagster" not in args.release_name:
         raise ValueError(f"release_name: must contain 'dagster', got {args.release_name!r}")
     check_object_name(args.code_location.name, room=63 - _NAME_MAX, what="code_location.name")
-    reserved = {SCHEDULES_ENV, SENSORS_ENV} & set(args.code_location.env)
-    if reserved:
-        raise ValueError(f"code_location.env: {sorted(reserved)} are set from the schedules/sensors flags")
+    # The flags may be repeated in env (a sandbox's wiring lists them), but never contradicted.
+    flags = instigator_flags(args.schedules, args.sensors)
+    env = args.code_location.env
+    contradicted = sorted(k for k, v in flags.items() if k in env and env[k] != v)
+    if contradicted:
+        raise ValueError(
+            f"code_location.env: {contradicted} contradict the schedules/sensors flags, which set them"
+        )
     if not args.code_location.grpc_args:
         raise ValueError("code_location.grpc_args: expected the arguments of `dagster api grpc`")
     if args.max_concurrent_runs < 1:
         raise ValueError(f"max_concurrent_runs: expected at least 1, got {args.max_concurrent_runs}")
+
+
+def kubectl_target(kubeconfig: str | None, context: str | None) -> str:
+    """The ``--kubeconfig``/``--context`` flags that point kubectl where the stack deployed to.
+
+    A relative kubeconfig is resolved against the program's working directory (the project directory,
+    where the provider reads it too), so the command works from any directory and whatever
+    ``KUBECONFIG`` says in the shell that runs it.
+    """
+    flags = ""
+    if kubeconfig:
+        path = Path(kubeconfig).expanduser().absolute()
+        flags += f"--kubeconfig {shlex.quote(str(path))} "
+    if context:
+        flags += f"--context {shlex.quote(context)} "
+    return flags
 
 
 def webserver_service_name(release_name: str) -> str:
@@ -270,11 +303,7 @@ def _deployment(
     args: DagsterHostArgs, pod_labels: dict[str, str], security: dict[str, Any]
 ) -> dict[str, Any]:
     location = args.code_location
-    env = {
-        **location.env,
-        SCHEDULES_ENV: "true" if args.schedules else "false",
-        SENSORS_ENV: "true" if args.sensors else "false",
-    }
+    env = {**location.env, **instigator_flags(args.schedules, args.sensors)}
     return {
         "name": location.name,
         "image": {

@@ -1,0 +1,88 @@
+"""A sandbox deploying its commit-tagged default image warns when that commit was never published."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ProgramRun
+from tests.sandbox_support import sandbox_run
+
+OWNER = {"sandbox:owner": "alice@example.com"}
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+@pytest.fixture
+def pushed_checkout(git_checkout: Callable[..., Path], tmp_path: Path) -> Path:
+    """A clean checkout of feature/x whose HEAD is pushed to a (local, bare) origin."""
+    checkout = git_checkout(branch="feature/x")
+    remote = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "--quiet", "--bare", str(remote)], check=True)
+    git(checkout, "remote", "add", "origin", str(remote))
+    git(checkout, "push", "--quiet", "--set-upstream", "origin", "feature/x")
+    return checkout
+
+
+def image_warnings(run: ProgramRun) -> list[str]:
+    return [w for w in run.warnings() if "sandbox:image is not set" in w]
+
+
+def test_a_clean_pushed_commit_deploys_without_a_warning(pushed_checkout: Path) -> None:
+    assert image_warnings(sandbox_run(OWNER, pushed_checkout)) == []
+
+
+def test_an_unpushed_commit_warns_naming_the_tag_that_will_be_deployed(pushed_checkout: Path) -> None:
+    git(pushed_checkout, "commit", "--quiet", "--allow-empty", "-m", "not pushed yet")
+    head = git(pushed_checkout, "rev-parse", "HEAD")
+    [warning] = image_warnings(sandbox_run(OWNER, pushed_checkout))
+    assert f"tagged {head}" in warning
+    assert f"commit {head[:12]} is on no remote-tracking branch" in warning
+    assert "uncommitted" not in warning
+    assert "pulumi config set sandbox:image" in warning
+
+
+def test_a_checkout_without_any_remote_warns_too(git_checkout: Callable[..., Path]) -> None:
+    checkout = git_checkout(branch="feature/x")
+    [warning] = image_warnings(sandbox_run(OWNER, checkout))
+    assert "is on no remote-tracking branch" in warning
+
+
+def test_a_dirty_working_tree_warns_naming_what_the_image_lacks(pushed_checkout: Path) -> None:
+    (pushed_checkout / "orders.py").write_text("print('new model')\n")
+    head = git(pushed_checkout, "rev-parse", "HEAD")
+    [warning] = image_warnings(sandbox_run(OWNER, pushed_checkout))
+    assert f"tagged {head}" in warning
+    assert "1 uncommitted change(s) (orders.py)" in warning
+    assert "remote-tracking" not in warning
+
+
+def test_dirty_and_unpushed_are_reported_in_one_warning(pushed_checkout: Path) -> None:
+    git(pushed_checkout, "commit", "--quiet", "--allow-empty", "-m", "not pushed yet")
+    for name in ("a.py", "b.py", "c.py", "d.py"):
+        (pushed_checkout / name).write_text("")
+    [warning] = image_warnings(sandbox_run(OWNER, pushed_checkout))
+    assert "remote-tracking" in warning
+    assert "4 uncommitted change(s) (a.py, b.py, c.py, ...)" in warning
+
+
+def test_no_warning_when_sandbox_image_is_pinned(git_checkout: Callable[..., Path]) -> None:
+    checkout = git_checkout(branch="feature/x")
+    (checkout / "scratch.py").write_text("")
+    run = sandbox_run({**OWNER, "sandbox:image": "registry.example.com/pipeline:7"}, checkout)
+    assert image_warnings(run) == []
+
+
+def test_the_warning_is_only_a_warning(git_checkout: Callable[..., Path]) -> None:
+    checkout = git_checkout(branch="feature/x")
+    (checkout / "scratch.py").write_text("")
+    run = sandbox_run(OWNER, checkout)
+    assert image_warnings(run)
+    assert run.one("kubernetes:helm.sh/v4:Chart")
