@@ -215,6 +215,9 @@ class Sandbox(pulumi.ComponentResource):
                 schedules=config.schedules,
                 sensors=config.sensors,
                 kubectl_context=config.kubernetes.context,
+                # Installs the Dagster chart and pulls images the way the tier does.
+                chart_source=self.tier.get("dagsterChart"),
+                image_registry=self.tier.get("imageRegistry"),
             ),
             opts=opts,
         )

@@ -22,11 +22,12 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 import yaml
 
+from components.charts import PUBLIC_REPOSITORIES, ChartLocation
+from components.images import pull_repository
 from components.k8s import ContainerResources, check_object_name, opaque_secret, standard_labels
-from components.tier.chart_common import RunAs
+from components.tier.chart_common import RunAs, chart_source_args
 
 CHART = "lakefs"
-CHART_REPOSITORY = "https://charts.lakefs.io"
 IMAGE_REPOSITORY = "treeverse/lakefs"
 SERVICE_PORT = 80
 CONNECTION_STRING_KEY = "database_connection_string"
@@ -78,7 +79,10 @@ class LakeFSServerArgs:
         default_factory=lambda: ContainerResources("250m", "512Mi", "2", "2Gi")
     )
     run_as: RunAs = field(default_factory=lambda: RunAs(user=101, group=101))
-    chart_repository: str = CHART_REPOSITORY
+    chart: ChartLocation = field(default_factory=lambda: ChartLocation(CHART, PUBLIC_REPOSITORIES[CHART]))
+    """Where the chart comes from (``tier:charts.lakefs``)."""
+    image_registry: str | None = None
+    """Mirror registry the lakeFS image is pulled from (``tier:images.registry``); None: Docker Hub."""
 
 
 class LakeFSServer(pulumi.ComponentResource):
@@ -103,9 +107,8 @@ class LakeFSServer(pulumi.ComponentResource):
             )
         self.chart = k8s.helm.v4.Chart(
             f"{name}-chart",
-            chart=CHART,
+            **chart_source_args(args.chart),
             version=args.chart_version,
-            repository_opts=k8s.helm.v4.RepositoryOptsArgs(repo=args.chart_repository),
             name=args.release_name,
             namespace=args.namespace,
             values=lakefs_values(
@@ -200,7 +203,7 @@ def lakefs_values(args: LakeFSServerArgs, *, server_secret_name: str, blockstore
         "fullnameOverride": args.release_name,
         "replicaCount": args.replicas,
         "image": {
-            "repository": IMAGE_REPOSITORY,
+            "repository": pull_repository(IMAGE_REPOSITORY, args.image_registry),
             "community": {"tag": args.image_tag},
             "pullPolicy": "IfNotPresent",
         },
