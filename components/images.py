@@ -69,9 +69,14 @@ def parse_image(reference: str) -> Image:
         name, tag = reference[:colon], reference[colon + 1 :]
     first, _, rest = name.partition("/")
     # Docker's rule: the first component names a registry only if it looks like a host.
-    if rest and ("." in first or ":" in first or first == "localhost"):
-        return Image(first, rest, tag)
-    return Image(DOCKER_HUB, name if rest else f"library/{name}", tag)
+    registry, path = (
+        (first, rest)
+        if rest and ("." in first or ":" in first or first == "localhost")
+        else (DOCKER_HUB, name)
+    )
+    if registry == DOCKER_HUB and "/" not in path:
+        path = f"library/{path}"  # Docker Hub's official images
+    return Image(registry, path, tag)
 
 
 def check_registry(value: str) -> str:

@@ -50,15 +50,19 @@ def mirrored_image_values(version: str, registry: str) -> dict[str, Any]:
 
 
 def chart_images(values: Mapping[str, Any], version: str) -> list[str]:
-    """Every image the chart pulls with ``values``: explicit ones, else its defaults, then code locations."""
+    """The chart's own images with ``values``: each one the values set, else the chart's default."""
     images = []
     for path, default in default_images(version).items():
         part, _, _ = path.partition(".")
         image = (values.get(part) or {}).get("image")
         images.append(_rendered(image, version) if image else default)
-    user_code = values.get("dagster-user-deployments") or {}
-    images += [_rendered(d["image"], version) for d in user_code.get("deployments") or []]
     return images
+
+
+def code_location_images(values: Mapping[str, Any], version: str) -> list[str]:
+    """The code locations' images: the pipeline's own, built by its CI, never mirrored."""
+    user_code = values.get("dagster-user-deployments") or {}
+    return [_rendered(d["image"], version) for d in user_code.get("deployments") or []]
 
 
 def _rendered(image: Mapping[str, Any], version: str) -> str:

@@ -14,6 +14,7 @@ Value names follow treeverse/charts ``charts/lakefs`` at chart 1.12.16 (``values
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -234,6 +235,13 @@ def lakefs_values(args: LakeFSServerArgs, *, server_secret_name: str, blockstore
             ),
         ]
     return values
+
+
+def chart_images(values: Mapping[str, Any]) -> list[str]:
+    """The images the chart runs with ``values``: the server's only, as every other workload the chart
+    can run (dev Postgres, MDS, replication, audit, proxies) stays off with :func:`lakefs_values`."""
+    image = values["image"]
+    return [f"{image['repository']}:{image.get('tag') or image['community']['tag']}"]
 
 
 def _service_account(args: LakeFSServerArgs) -> dict[str, Any]:
