@@ -28,7 +28,7 @@ from components.tier.postgres_bootstrap import _SCRIPT, ensure_databases_script
 pytestmark = pytest.mark.postgres
 
 CONSUMERS = ["lakefs", "metastore", "dagster"]
-ADMIN_PASSWORD = "admin-password-for-a-throwaway-server"  # noqa: S105 - test-only server
+ADMIN_PASSWORD = "admin-password-for-a-throwaway-server"
 RDS_LIKE_ADMIN = "tier_admin"
 
 
@@ -74,7 +74,11 @@ class Server:
             **(env or {}),
         }
         return subprocess.run(
-            [str(self.bin_dir / "psql"), "--no-psqlrc", *args], env=job_env, capture_output=True, text=True
+            [str(self.bin_dir / "psql"), "--no-psqlrc", *args],
+            env=job_env,
+            capture_output=True,
+            text=True,
+            check=False,  # callers assert on the outcome, refusals included
         )
 
     def query(self, sql: str, *, user: str, password: str, database: str = "postgres") -> str:
@@ -136,6 +140,7 @@ def server() -> Iterator[Server]:
         subprocess.run(
             _as_server_user([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
             capture_output=True,
+            check=False,  # best effort: the directory goes anyway
         )
         shutil.rmtree(root, ignore_errors=True)
 
@@ -196,7 +201,7 @@ def test_as_a_superuser_twice_every_consumer_gets_its_own_database(server: Serve
 
 
 def test_as_a_non_superuser_with_createrole_and_createdb_twice_as_on_rds(server: Server) -> None:
-    admin_password = "rds-like-master-password"  # noqa: S105 - test-only server
+    admin_password = "rds-like-master-password"
     server.query(
         f"CREATE ROLE {RDS_LIKE_ADMIN} LOGIN CREATEROLE CREATEDB PASSWORD '{admin_password}'",
         user="postgres",
