@@ -73,7 +73,6 @@ class ChartLocation:
 
     chart: str
     repository: str | None = None
-    kind: ChartSourceKind = ChartSourceKind.REPOSITORY
 
 
 def locate_chart(source: str, name: str, version: str, base_dir: Path = PROJECT_DIR) -> ChartLocation:
@@ -91,9 +90,9 @@ def locate_chart(source: str, name: str, version: str, base_dir: Path = PROJECT_
     """
     kind = chart_source_kind(source)
     if kind is ChartSourceKind.REPOSITORY:
-        return ChartLocation(chart=name, repository=source, kind=kind)
+        return ChartLocation(chart=name, repository=source)
     if kind is not ChartSourceKind.LOCAL:
-        return ChartLocation(chart=source, kind=kind)
+        return ChartLocation(chart=source)
     path = Path(source).expanduser()
     path = path if path.is_absolute() else base_dir / path
     metadata = _chart_metadata(path, source)
@@ -102,7 +101,7 @@ def locate_chart(source: str, name: str, version: str, base_dir: Path = PROJECT_
         raise ChartSourceError(
             f"{source!r} holds chart {found[0]} {found[1]}, expected {name} {version} (the pinned version)"
         )
-    return ChartLocation(chart=str(path), kind=kind)
+    return ChartLocation(chart=str(path))
 
 
 def _chart_metadata(path: Path, source: str) -> dict[str, Any]:
