@@ -29,6 +29,7 @@ import pulumi
 import pytest
 
 from components.tier.dagster_host import CodeLocation, DagsterHostArgs, PostgresConnection, dagster_values
+from components.tier.dagster_images import merge_values, mirrored_image_values
 from tests.conftest import PROJECT_ROOT
 
 DAGSTER_VERSION = "1.13.28"
@@ -53,6 +54,8 @@ _IMAGE = _closed(
         "pullPolicy": {"enum": ["Always", "IfNotPresent", "Never"]},
     }
 )
+# Since dagster-io/dagster#26569 the check-db-ready image is joined as <registry>/<repository>:<tag>.
+_REGISTRY_IMAGE = _closed({**_IMAGE["properties"], "registry": _STR})
 _POD = {
     "nodeSelector": _STR_MAP,
     "affinity": _OBJECT,
@@ -110,9 +113,10 @@ DAGSTER_SCHEMA_EXCERPT: dict[str, Any] = _closed(
                 "celeryConfigSecretName": _STR,
             }
         ),
+        "busybox": _closed({"image": _IMAGE}),
         "postgresql": _closed(
             {
-                "image": _IMAGE,
+                "image": _REGISTRY_IMAGE,
                 "enabled": _BOOL,
                 "postgresqlHost": _STR,
                 "postgresqlUsername": _STR,
@@ -260,6 +264,12 @@ def sample_values(**overrides: Any) -> dict[str, Any]:
 )
 def test_values_use_only_keys_and_types_the_chart_schema_declares(overrides: dict[str, Any]) -> None:
     jsonschema.validate(sample_values(**overrides), DAGSTER_SCHEMA_EXCERPT)
+
+
+def test_values_with_images_from_a_mirror_use_only_keys_and_types_the_chart_schema_declares() -> None:
+    values = merge_values(sample_values(), mirrored_image_values(DAGSTER_VERSION, "registry.internal/mirror"))
+    jsonschema.validate(values, DAGSTER_SCHEMA_EXCERPT)
+    assert values["postgresql"]["enabled"] is False  # merged into, not replaced
 
 
 def test_excerpt_catches_a_misspelt_key() -> None:

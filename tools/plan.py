@@ -22,7 +22,7 @@ from components.config import Environment
 from tests.conftest import PROJECT_ROOT, ProgramFailed, ProgramRun, run_program
 from tests.sandbox_support import LAKEFS_BRANCH, LEASE, TIER_OUTPUTS, created_branch, simulated_lease
 from tests.simulated import SIMULATED
-from tests.tier_support import STAGE, shipped_versions
+from tests.tier_support import AWS_COMPUTED, STAGE, shipped_versions
 
 
 def plan(stack: str, overrides: dict[str, str]) -> ProgramRun:
@@ -32,7 +32,8 @@ def plan(stack: str, overrides: dict[str, str]) -> ProgramRun:
         overrides,
         # Sandboxes read the sample prod tier; a gated tier stack reads stage as shipped in stacks/.
         stack_outputs={**TIER_OUTPUTS, STAGE: {"versions": shipped_versions("stage")}},
-        computed={LEASE: simulated_lease, LAKEFS_BRANCH: created_branch, **SIMULATED},
+        # What AWS would compute (an RDS address...), so aws tier stacks evaluate too.
+        computed={LEASE: simulated_lease, LAKEFS_BRANCH: created_branch, **SIMULATED, **AWS_COMPUTED},
     )
 
 

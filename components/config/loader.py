@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
+from components.charts import ChartLocation, ChartSourceError, locate_chart
 from components.config.errors import ConfigError, ConfigProblem
 from components.config.model import ConfigModel, problems_from_validation
 from components.config.sandbox import SandboxConfig
@@ -43,9 +44,11 @@ class SandboxStackConfig:
 
 @dataclass(frozen=True)
 class TierStackConfig:
-    """A tier stack's config."""
+    """A tier stack's config, with its chart sources located."""
 
     config: TierConfig
+    charts: dict[str, ChartLocation]
+    """Per chart name (``lakefs``, ``dagster``): what its Chart resource is given."""
 
 
 StackConfig = SandboxStackConfig | TierStackConfig
@@ -82,7 +85,8 @@ def load_stack_config(
             for key in sandbox_values
         ]
         misplaced += _project_key_problems(project, project_keys, [TierConfig, SandboxConfig])
-        return TierStackConfig(_validate(TIER, TierConfig, tier_values, secret_keys, misplaced))
+        tier = _validate(TIER, TierConfig, tier_values, secret_keys, misplaced)
+        return TierStackConfig(tier, _locate_charts(tier, project_dir))
     misplaced = [
         ConfigProblem(
             f"{TIER}:{key}",
@@ -140,6 +144,21 @@ def _validate(
     if problems:
         raise ConfigError(problems)
     return validated
+
+
+def _locate_charts(config: TierConfig, project_dir: Path) -> dict[str, ChartLocation]:
+    """Each chart's location; a local chart that is missing, or another chart or version, is refused."""
+    pinned = {"lakefs": config.versions.lakefs_chart, "dagster": config.versions.dagster}
+    sources = config.charts.model_dump()
+    charts, problems = {}, []
+    for name, version in pinned.items():
+        try:
+            charts[name] = locate_chart(sources[name], name, version, project_dir)
+        except ChartSourceError as error:
+            problems.append(ConfigProblem(f"{TIER}:charts.{name}", str(error)))
+    if problems:
+        raise ConfigError(problems)
+    return charts
 
 
 def _resolve_sandbox(config: SandboxConfig, checkout: GitCheckout) -> SandboxStackConfig:

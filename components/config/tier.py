@@ -10,6 +10,7 @@ from pydantic import AfterValidator, Field, model_validator
 
 from components.config.aws import AwsTierConfig
 from components.config.kubernetes import KubernetesConfig, Quantity
+from components.config.mirror import ChartSources, ImageSettings
 from components.config.model import ConfigModel
 
 HTTP_URL = r"^https?://[^\s/]+(/.*)?$"
@@ -135,6 +136,8 @@ class TierConfig(ConfigModel):
     dagster: DagsterTierConfig = Field(default_factory=DagsterTierConfig, description="code location")
     sizes: StorageSizes = Field(default_factory=StorageSizes, description="sizes and retention")
     aws: AwsTierConfig | None = Field(default=None, description="aws platform settings (required there)")
+    charts: ChartSources = Field(default_factory=ChartSources, description="where the Helm charts come from")
+    images: ImageSettings = Field(default_factory=ImageSettings, description="image registry mirror")
 
     @model_validator(mode="after")
     def _platform_settings_match(self) -> TierConfig:

@@ -225,6 +225,9 @@ class Sandbox(pulumi.ComponentResource):
                 sensors=config.sensors,
                 kubectl_context=config.kubernetes.context,
                 kubeconfig=config.kubernetes.kubeconfig,
+                # Installs the Dagster chart and pulls images the way the tier does.
+                chart_source=self.tier.get("dagsterChart"),
+                image_registry=self.tier.get("imageRegistry"),
             ),
             opts=opts,
         )

@@ -5,7 +5,9 @@ Everything lives in the sandbox namespace and goes when the sandbox goes:
   in-cluster Job, so the deploying machine never needs a network path to a database;
 - the :class:`DagsterHost` runs the tier's Dagster version (the chart version pins the images) with
   the Kubernetes run launcher, whose Jobs run in the sandbox namespace (the only one its Role covers);
-- the code location runs the branch's image and hands the wiring contract to every run pod.
+- the code location runs the branch's image and hands the wiring contract to every run pod;
+- the Dagster chart comes from where the tier's does, and third-party images from the tier's mirror
+  (the tier's ``dagsterChart`` and ``imageRegistry`` outputs); a local chart path is read on this machine.
 
 Schedules and sensors: the daemon is needed anyway (it dequeues runs for the QueuedRunCoordinator),
 and Dagster has no switch that stops it evaluating instigators; they stay off because a fresh instance
@@ -17,11 +19,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import pulumi
 
+from components.charts import PROJECT_DIR, PUBLIC_REPOSITORIES, ChartLocation, ChartSourceError, locate_chart
+from components.sandbox.tier_link import TierContractError
 from components.tier.dagster_host import (
+    CHART,
     CODE_LOCATION,
     CodeLocation,
     DagsterHost,
@@ -81,6 +87,23 @@ class SandboxDagsterArgs:
     """kubeconfig context named in the port-forward command; None means the current context."""
     kubeconfig: str | None = None
     """kubeconfig file named in the port-forward command; None means KUBECONFIG or ~/.kube/config."""
+    chart_source: pulumi.Input[str] = PUBLIC_REPOSITORIES[CHART]
+    """The tier's ``dagsterChart``: where the Dagster chart comes from."""
+    image_registry: pulumi.Input[str | None] = None
+    """The tier's ``imageRegistry``: the mirror third-party images are pulled from; None for none."""
+    chart_base_dir: Path = field(default=PROJECT_DIR)
+    """Where a relative local chart path is read from."""
+
+
+def _locate_dagster_chart(args: SandboxDagsterArgs) -> pulumi.Output[ChartLocation]:
+    def locate(resolved: list[str]) -> ChartLocation:
+        source, version = resolved
+        try:
+            return locate_chart(source, CHART, version, args.chart_base_dir)
+        except ChartSourceError as error:
+            raise TierContractError(f"the tier's dagsterChart cannot be used here: {error}") from None
+
+    return pulumi.Output.all(args.chart_source, args.dagster_version).apply(locate)
 
 
 class SandboxDagster(pulumi.ComponentResource):
@@ -102,6 +125,7 @@ class SandboxDagster(pulumi.ComponentResource):
                 version=args.postgres_version,
                 databases=[RUN_DATABASE],
                 storage_size=RUN_STORAGE_SIZE,
+                image_registry=args.image_registry,
             ),
             opts=child,
         )
@@ -124,6 +148,8 @@ class SandboxDagster(pulumi.ComponentResource):
                 sensors=args.sensors,
                 kubectl_context=args.kubectl_context,
                 kubeconfig=args.kubeconfig,
+                chart=_locate_dagster_chart(args),
+                image_registry=args.image_registry,
             ),
             opts=child,
         )

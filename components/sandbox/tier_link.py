@@ -14,7 +14,9 @@ from typing import Any
 
 import pulumi
 
+from components.charts import PUBLIC_REPOSITORIES, check_chart_source
 from components.config.tier import HTTP_URL, postgres_version
+from components.images import check_registry
 
 _URL = re.compile(HTTP_URL)
 # The tier versions a sandbox runs itself: Dagster (its own host) and Postgres (its run storage).
@@ -56,6 +58,29 @@ PLAIN_OUTPUTS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "metastoreUri": (_text, "a thrift:// URI"),
     "codeImageRepository": (_text, "an image repository"),
     "codeModule": (_text, "the Python module of the pipeline's Dagster Definitions"),
+}
+
+
+def _accepted_by(check: Callable[[str], str]) -> Callable[[Any], bool]:
+    def is_valid(value: Any) -> bool:
+        try:
+            check(value)
+        except (TypeError, ValueError):
+            return False
+        return True
+
+    return is_valid
+
+
+# Outputs that tier stacks deployed before they existed lack: a sandbox then does what those tiers did.
+# output name -> (check, what is expected, value when the tier exports none)
+OPTIONAL_OUTPUTS: dict[str, tuple[Callable[[Any], bool], str, Any]] = {
+    "dagsterChart": (
+        _accepted_by(check_chart_source),
+        "a chart repository URL, an oci:// reference or a local chart path",
+        PUBLIC_REPOSITORIES["dagster"],
+    ),
+    "imageRegistry": (_accepted_by(check_registry), "a registry such as registry.internal:5000/mirror", None),
 }
 SECRET_OUTPUTS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "lakefsAccessKeyId": (_text, "an access key id"),
@@ -103,15 +128,30 @@ def contract_problems(
     return problems
 
 
+def optional_output_problems(
+    values: dict[str, Any], optional: Mapping[str, tuple[Callable[[Any], bool], str, Any]]
+) -> list[str]:
+    """One line per malformed optional output; fills in the default of each one that is missing."""
+    problems = []
+    for name, (is_valid, description, default) in optional.items():
+        if values.get(name) is None:
+            values[name] = default
+        elif not is_valid(values[name]):
+            problems.append(f"{name}: expected {description}, got {values[name]!r}")
+    return problems
+
+
 def _checked(
     tier_stack: str,
     names: Sequence[str],
     expected: Mapping[str, tuple[Callable[[Any], bool], str]],
     show: bool,
+    optional: Mapping[str, tuple[Callable[[Any], bool], str, Any]] | None = None,
 ) -> Callable[[list[Any]], dict[str, Any]]:
     def check(values: list[Any]) -> dict[str, Any]:
         by_name = dict(zip(names, values, strict=True))
         problems = contract_problems(tier_stack, by_name, expected, show)
+        problems += optional_output_problems(by_name, optional or {})
         if problems:
             lines = "\n".join(f"  - {p}" for p in problems)
             raise TierContractError(
@@ -177,7 +217,7 @@ def link_tier(name: str, tier_stack: str, opts: pulumi.ResourceOptions | None = 
     """Reads ``tier_stack``'s outputs through a StackReference and validates the contract."""
     reference = pulumi.StackReference(name, tier_stack, opts=opts)
     readable: pulumi.Output[bool] = pulumi.Output.from_input(_readable(reference, tier_stack))
-    plain = _contract(reference, readable, tier_stack, PLAIN_OUTPUTS, show=True)
+    plain = _contract(reference, readable, tier_stack, PLAIN_OUTPUTS, show=True, optional=OPTIONAL_OUTPUTS)
     secrets = _contract(reference, readable, tier_stack, SECRET_OUTPUTS, show=False)
     return TierLink(tier_stack, plain, secrets)
 
@@ -187,14 +227,16 @@ def _contract(
     readable: pulumi.Output[bool],
     tier_stack: str,
     expected: Mapping[str, tuple[Callable[[Any], bool], str]],
+    *,
     show: bool,
+    optional: Mapping[str, tuple[Callable[[Any], bool], str, Any]] | None = None,
 ) -> pulumi.Output[dict[str, Any]]:
     # Each output is read through get_output, which keeps its secretness; the read check comes first
     # so that a missing stack fails with the explanation rather than the bare read error.
-    names = list(expected)
+    names = [*expected, *(optional or {})]
 
     def read(_: bool) -> pulumi.Output[dict[str, Any]]:
         values = pulumi.Output.all(*[reference.get_output(n) for n in names])
-        return values.apply(_checked(tier_stack, names, expected, show))
+        return values.apply(_checked(tier_stack, names, expected, show, optional))
 
     return readable.apply(read)

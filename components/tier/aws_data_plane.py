@@ -13,6 +13,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.config.tier import TierConfig
+from components.images import pull_reference
 from components.k8s import opaque_secret, standard_labels
 from components.tier.aws_postgres import PORT, RdsPostgres, RdsPostgresArgs
 from components.tier.aws_storage import S3ObjectStore, S3ObjectStoreArgs
@@ -35,7 +36,7 @@ def aws_data_plane(name: str, config: TierConfig, namespace: str, opts: pulumi.R
         raise ValueError("tier:aws is required when tier:platform is aws")
     # The bootstrap Job's psql matches the server: the engine version names an official image tag
     # (tier:versions.postgres, which config already holds to 15 or newer).
-    client_image = postgres_image(config.versions.postgres)
+    client_image = pull_reference(postgres_image(config.versions.postgres), config.images.registry)
     region = pulumi.Config("aws").require("region")
     provider = aws.Provider(f"{name}-aws", region=region, opts=pulumi.ResourceOptions(parent=opts.parent))
     in_aws = pulumi.ResourceOptions(parent=opts.parent, provider=provider)

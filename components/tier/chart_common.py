@@ -1,4 +1,5 @@
-"""What only the Helm-chart components need: security contexts rendered as chart values.
+"""What only the Helm-chart components need: security contexts rendered as chart values, and where
+the Chart resource finds its chart.
 
 Charts take ``podSecurityContext``/``securityContext`` as plain camelCase dicts, not as the
 ``pulumi_kubernetes`` Args that :mod:`components.k8s.security` builds for objects we declare
@@ -9,6 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.charts import ChartLocation
 
 
 @dataclass(frozen=True)
@@ -43,3 +49,24 @@ class RunAs:
             "capabilities": {"drop": ["ALL"]},
             "seccompProfile": {"type": "RuntimeDefault"},
         }
+
+
+def chart_source_args(location: ChartLocation | pulumi.Output[ChartLocation]) -> dict[str, Any]:
+    """``chart`` and ``repository_opts`` of a ``helm.v4.Chart`` for ``location``.
+
+    A chart repository goes in ``repository_opts.repo`` with the chart's name as ``chart``; OCI
+    references, archive URLs and local paths are the ``chart`` itself. A sandbox learns its tier's
+    location only as an Output, so both inputs may be Outputs.
+    """
+    if isinstance(location, ChartLocation):
+        repo = location.repository
+        return {
+            "chart": location.chart,
+            "repository_opts": k8s.helm.v4.RepositoryOptsArgs(repo=repo) if repo else None,
+        }
+    return {
+        "chart": location.apply(lambda resolved: resolved.chart),
+        "repository_opts": k8s.helm.v4.RepositoryOptsArgs(
+            repo=location.apply(lambda resolved: resolved.repository)
+        ),
+    }

@@ -38,7 +38,7 @@ from components.tier.dagster_host import (
 )
 from components.tier.data_plane import DataPlane, local_data_plane
 from components.tier.lakefs_server import LakeFSServer, LakeFSServerArgs
-from components.tier.metastore import HiveMetastore, HiveMetastoreArgs, MetastoreDatabase
+from components.tier.metastore import HiveMetastore, HiveMetastoreArgs, JdbcDriver, MetastoreDatabase
 from components.tier.promotion import promotion_gate
 
 
@@ -65,6 +65,7 @@ class Tier(pulumi.ComponentResource):
     def __init__(self, name: str, args: TierArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("pipeline-sandbox:tier:Tier", name, None, opts)
         self._config = config = args.settings.config
+        self._charts = args.settings.charts
         self._namespace = config.resolved_namespace
         organization, project = pulumi.get_organization(), pulumi.get_project()
         requested = config.versions.model_dump(by_alias=True)
@@ -111,6 +112,8 @@ class Tier(pulumi.ComponentResource):
                     credentials_secret_name=data.databases["metastore"].secret_name,
                     params=data.postgres_params,
                 ),
+                jdbc_driver=JdbcDriver(repository=config.images.maven_repository),
+                image_registry=config.images.registry,
             ),
             opts=in_namespace,
         )
@@ -164,6 +167,8 @@ class Tier(pulumi.ComponentResource):
                 database_connection_string=connection_string,
                 blockstore=data.blockstore,
                 replicas=self._config.lakefs.replicas,
+                chart=self._charts["lakefs"],
+                image_registry=self._config.images.registry,
             ),
             opts=opts,
         )
@@ -227,6 +232,8 @@ class Tier(pulumi.ComponentResource):
                 sensors=True,
                 kubectl_context=self._config.kubernetes.context,
                 kubeconfig=self._config.kubernetes.kubeconfig,
+                chart=self._charts["dagster"],
+                image_registry=self._config.images.registry,
             ),
             opts=opts,
         )
@@ -249,4 +256,7 @@ class Tier(pulumi.ComponentResource):
             "codeImageRepository": config.dagster.code_image_repository,
             "codeModule": config.dagster.module,
             "dagsterUrl": self.dagster.url_port_forward_command,
+            # Sandboxes install Dagster and pull images the way their tier does.
+            "dagsterChart": config.charts.dagster,
+            "imageRegistry": config.images.registry,
         }

@@ -32,14 +32,15 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.charts import PUBLIC_REPOSITORIES, ChartLocation
 from components.k8s import PART_OF, ContainerResources, check_object_name, opaque_secret, standard_labels
-from components.tier.chart_common import RunAs
+from components.tier.chart_common import RunAs, chart_source_args
+from components.tier.dagster_images import merge_values, mirrored_image_values
 from components.tier.postgres_bootstrap import PostgresDatabase
 
 CHART = "dagster"
 CODE_LOCATION = "pipeline"
 """Name of the one code location, the same in the tier and every sandbox."""
-CHART_REPOSITORY = "https://dagster-io.github.io/helm"
 WEBSERVER_NAME = "dagster-webserver"
 WEBSERVER_PORT = 80
 PASSWORD_KEY = "postgresql-password"  # noqa: S105 - a key name the chart reads
@@ -134,7 +135,13 @@ class DagsterHostArgs:
     """Requests and limits of every run pod's container."""
     # Dagster's images write to their home and /tmp, so the root filesystem stays writable.
     run_as: RunAs = field(default_factory=lambda: RunAs(read_only_root_filesystem=False))
-    chart_repository: str = CHART_REPOSITORY
+    chart: ChartLocation | pulumi.Output[ChartLocation] = field(
+        default_factory=lambda: ChartLocation(CHART, PUBLIC_REPOSITORIES[CHART])
+    )
+    """Where the chart comes from (``tier:charts.dagster``; a sandbox passes its tier's)."""
+    image_registry: pulumi.Input[str | None] = None
+    """Mirror registry the chart's own images are pulled from (``tier:images.registry``); None leaves
+    them as the chart publishes them. The code location's image is never rewritten."""
     kubectl_context: str | None = None
     """kubeconfig context the port-forward command names; None leaves kubectl on its current context."""
     kubeconfig: str | None = None
@@ -164,12 +171,13 @@ class DagsterHost(pulumi.ComponentResource):
         )
         self.chart = k8s.helm.v4.Chart(
             f"{name}-chart",
-            chart=CHART,
+            **chart_source_args(args.chart),
             version=args.dagster_version,
-            repository_opts=k8s.helm.v4.RepositoryOptsArgs(repo=args.chart_repository),
             name=args.release_name,
             namespace=args.namespace,
-            values=dagster_values(args, password_secret_name=f"{args.release_name}-postgresql-password"),
+            values=_with_mirrored_images(
+                dagster_values(args, password_secret_name=f"{args.release_name}-postgresql-password"), args
+            ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[password_secret]),
         )
         service = webserver_service_name(args.release_name)
@@ -223,6 +231,21 @@ def kubectl_target(kubeconfig: str | None, context: str | None) -> str:
     if context:
         flags += f"--context {shlex.quote(context)} "
     return flags
+
+
+def _with_mirrored_images(values: dict[str, Any], args: DagsterHostArgs) -> pulumi.Input[dict[str, Any]]:
+    """``values`` plus, with a mirror, the chart's images from it. Plain values stay plain, so a tier
+    without a mirror gives the chart exactly the values it always did."""
+    registry, version = args.image_registry, args.dagster_version
+    if registry is None:
+        return values
+    if isinstance(registry, str) and isinstance(version, str):
+        return merge_values(values, mirrored_image_values(version, registry))
+    return pulumi.Output.all(version, registry).apply(
+        lambda resolved: pulumi.Output.from_input(
+            merge_values(values, mirrored_image_values(*resolved)) if resolved[1] else values
+        )
+    )
 
 
 def webserver_service_name(release_name: str) -> str:

@@ -14,6 +14,7 @@ Value names follow treeverse/charts ``charts/lakefs`` at chart 1.12.16 (``values
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,11 +23,12 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 import yaml
 
+from components.charts import PUBLIC_REPOSITORIES, ChartLocation
+from components.images import pull_repository
 from components.k8s import ContainerResources, check_object_name, opaque_secret, standard_labels
-from components.tier.chart_common import RunAs
+from components.tier.chart_common import RunAs, chart_source_args
 
 CHART = "lakefs"
-CHART_REPOSITORY = "https://charts.lakefs.io"
 IMAGE_REPOSITORY = "treeverse/lakefs"
 SERVICE_PORT = 80
 CONNECTION_STRING_KEY = "database_connection_string"
@@ -78,7 +80,10 @@ class LakeFSServerArgs:
         default_factory=lambda: ContainerResources("250m", "512Mi", "2", "2Gi")
     )
     run_as: RunAs = field(default_factory=lambda: RunAs(user=101, group=101))
-    chart_repository: str = CHART_REPOSITORY
+    chart: ChartLocation = field(default_factory=lambda: ChartLocation(CHART, PUBLIC_REPOSITORIES[CHART]))
+    """Where the chart comes from (``tier:charts.lakefs``)."""
+    image_registry: str | None = None
+    """Mirror registry the lakeFS image is pulled from (``tier:images.registry``); None: Docker Hub."""
 
 
 class LakeFSServer(pulumi.ComponentResource):
@@ -103,9 +108,8 @@ class LakeFSServer(pulumi.ComponentResource):
             )
         self.chart = k8s.helm.v4.Chart(
             f"{name}-chart",
-            chart=CHART,
+            **chart_source_args(args.chart),
             version=args.chart_version,
-            repository_opts=k8s.helm.v4.RepositoryOptsArgs(repo=args.chart_repository),
             name=args.release_name,
             namespace=args.namespace,
             values=lakefs_values(
@@ -200,7 +204,7 @@ def lakefs_values(args: LakeFSServerArgs, *, server_secret_name: str, blockstore
         "fullnameOverride": args.release_name,
         "replicaCount": args.replicas,
         "image": {
-            "repository": IMAGE_REPOSITORY,
+            "repository": pull_repository(IMAGE_REPOSITORY, args.image_registry),
             "community": {"tag": args.image_tag},
             "pullPolicy": "IfNotPresent",
         },
@@ -231,6 +235,13 @@ def lakefs_values(args: LakeFSServerArgs, *, server_secret_name: str, blockstore
             ),
         ]
     return values
+
+
+def chart_images(values: Mapping[str, Any]) -> list[str]:
+    """The images the chart runs with ``values``: the server's only, as every other workload the chart
+    can run (dev Postgres, MDS, replication, audit, proxies) stays off with :func:`lakefs_values`."""
+    image = values["image"]
+    return [f"{image['repository']}:{image.get('tag') or image['community']['tag']}"]
 
 
 def _service_account(args: LakeFSServerArgs) -> dict[str, Any]:

@@ -25,6 +25,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.config.tier import hive_version
+from components.images import pull_reference
 from components.k8s import (
     ContainerResources,
     check_object_name,
@@ -48,6 +49,9 @@ _HIVE_UID = 1000
 _CONF_FILE = "metastore-site.xml"
 _DRIVER_JAR = "postgresql.jar"
 _NAME_ROOM = len("-schema-") + 10
+FETCH_CONTAINER = "fetch-jdbc-driver"
+FETCH_URL_ENV = "URL"
+"""The init container that downloads the JDBC driver, and the env var holding the URL it downloads."""
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,8 @@ class HiveMetastoreArgs:
     database: MetastoreDatabase
     s3: MetastoreS3 | None = None
     jdbc_driver: JdbcDriver = field(default_factory=JdbcDriver)
+    image_registry: str | None = None
+    """Mirror registry the hive and curl images are pulled from (``tier:images.registry``)."""
     replicas: int = 1
     # The image's entrypoint hard-codes -Xmx1G, so the limit leaves room above 1 GiB of heap.
     resources: ContainerResources = field(
@@ -145,7 +151,7 @@ class HiveMetastore(pulumi.ComponentResource):
         self._name = name
         self._args = args
         self._labels = standard_labels(_APP, _COMPONENT, name)
-        self._image = f"apache/hive:{args.version}"
+        self._image = pull_reference(f"apache/hive:{args.version}", args.image_registry)
         self._site_xml = _site_xml_output(args.s3)
         self.uri = pulumi.Output.concat("thrift://", service_host(name, args.namespace), f":{PORT}")
 
@@ -200,8 +206,8 @@ class HiveMetastore(pulumi.ComponentResource):
     ) -> k8s.core.v1.PodSpecArgs:
         driver = self._args.jdbc_driver
         fetch = k8s.core.v1.ContainerArgs(
-            name="fetch-jdbc-driver",
-            image=driver.fetch_image,
+            name=FETCH_CONTAINER,
+            image=pull_reference(driver.fetch_image, self._args.image_registry),
             command=["sh", "-c"],
             args=[
                 'set -eu; curl -fsSL --retry 5 --retry-connrefused -o /jdbc/driver.part "$URL"; '
@@ -209,7 +215,7 @@ class HiveMetastore(pulumi.ComponentResource):
                 f"mv /jdbc/driver.part /jdbc/{_DRIVER_JAR}"
             ],
             env=[
-                k8s.core.v1.EnvVarArgs(name="URL", value=driver.url),
+                k8s.core.v1.EnvVarArgs(name=FETCH_URL_ENV, value=driver.url),
                 k8s.core.v1.EnvVarArgs(name="SHA256", value=driver.sha256),
             ],
             resources=ContainerResources(

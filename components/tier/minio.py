@@ -19,6 +19,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from components.images import pull_reference
 from components.k8s import (
     ContainerResources,
     check_object_name,
@@ -60,7 +61,10 @@ class LocalObjectStoreArgs:
     """The bucket to create (lakeFS's storage namespace lives in it)."""
     mc_version: str = "RELEASE.2025-04-16T18-13-26Z"
     """``mc`` client tag for the bucket Job; the client release paired with the default server."""
-    image_registry: str = "quay.io/minio"
+    image_source: str = "quay.io/minio"
+    """Where MinIO publishes its server and ``mc`` images."""
+    image_registry: str | None = None
+    """Mirror registry both images are pulled from instead (``tier:images.registry``)."""
     storage_size: str = "20Gi"
     storage_class_name: str | None = None
     """None uses the cluster's default StorageClass."""
@@ -168,7 +172,9 @@ class LocalObjectStore(pulumi.ComponentResource):
     def _server_pod_spec(self, secret: k8s.core.v1.Secret) -> k8s.core.v1.PodSpecArgs:
         container = k8s.core.v1.ContainerArgs(
             name="minio",
-            image=f"{self._args.image_registry}/minio:{self._args.version}",
+            image=pull_reference(
+                f"{self._args.image_source}/minio:{self._args.version}", self._args.image_registry
+            ),
             args=[
                 "server",
                 "/data",
@@ -211,7 +217,7 @@ class LocalObjectStore(pulumi.ComponentResource):
         self, secret: k8s.core.v1.Secret, statefulset: k8s.apps.v1.StatefulSet
     ) -> k8s.batch.v1.Job:
         args = self._args
-        image = f"{args.image_registry}/mc:{args.mc_version}"
+        image = pull_reference(f"{args.image_source}/mc:{args.mc_version}", args.image_registry)
         host = service_host(self._name, args.namespace)
         checksum = host.apply(lambda h: config_checksum(args.bucket, image, h))
         container = k8s.core.v1.ContainerArgs(

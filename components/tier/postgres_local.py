@@ -18,6 +18,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from components.images import pull_reference
 from components.k8s import (
     ContainerResources,
     check_object_name,
@@ -64,6 +65,9 @@ class LocalPostgresArgs:
     storage_size: str = "10Gi"
     storage_class_name: str | None = None
     """None uses the cluster's default StorageClass."""
+    image_registry: pulumi.Input[str | None] = None
+    """Mirror registry the ``postgres`` image is pulled from (``tier:images.registry``; a sandbox passes
+    its tier's); None pulls it from Docker Hub."""
     resources: ContainerResources = field(
         default_factory=lambda: ContainerResources(
             cpu_request="250m", memory_request="256Mi", cpu_limit="2", memory_limit="1Gi"
@@ -100,7 +104,9 @@ class LocalPostgres(pulumi.ComponentResource):
         self._name = name
         self._args = args
         self._labels = standard_labels(_APP, _COMPONENT, name)
-        self._image = pulumi.Output.from_input(args.version).apply(postgres_image)
+        self._image = pulumi.Output.all(args.version, args.image_registry).apply(
+            lambda resolved: pull_reference(postgres_image(resolved[0]), resolved[1])
+        )
         self.port = PORT
         self.host = service_host(name, args.namespace)
         self.superuser_secret_name = f"{name}-superuser"
