@@ -23,11 +23,13 @@ from typing import Any
 import dagster as dg
 import lakefs_sdk
 import pytest
+import yaml
 from lakefs_sdk.exceptions import ForbiddenException, NotFoundException
 
 from components.lakefs.branch import BranchProvider
 from components.lakefs.protection import BranchProtectionProvider
 from components.sandbox.component import WIRING_CONFIG_MAP
+from components.tier.chart_common import RunAs
 from tests.conftest import PROJECT_ROOT, ProgramRun, SecretValue, _unwrap_secrets
 from tests.lakefs_fake import FakeLakeFSServer
 from tests.sandbox_support import LAKEFS_BRANCH, PROD_TIER, PROD_TIER_OUTPUTS, sandbox_run
@@ -360,3 +362,19 @@ def test_the_example_and_its_tests_run_the_tiers_dagster_version() -> None:
     for library in ("dagster-k8s", "dagster-postgres"):
         assert image[library] == f"0.{int(minor) + 16}.{patch}", library
     assert image["lakefs-sdk"] == _pins(PROJECT_ROOT / "requirements.txt")["lakefs-sdk"]
+
+
+def test_the_image_is_tagged_by_full_commit_and_runs_as_the_user_dagster_pods_run_as() -> None:
+    workflow = yaml.safe_load((EXAMPLE / ".github" / "workflows" / "code-image.yml").read_text())
+    triggers = workflow.get(True, workflow.get("on"))  # YAML 1.1 reads a bare `on` key as true
+    steps = workflow["jobs"]["build-and-push"]["steps"]
+    build = next(step for step in steps if str(step.get("uses", "")).startswith("docker/build-push-action"))
+    dockerfile = (EXAMPLE / "Dockerfile").read_text()
+    run_as = RunAs()
+
+    # github.sha is the pushed commit on push, but a merge commit on pull_request.
+    assert set(triggers) == {"push"}
+    assert "${{ env.IMAGE }}:${{ github.sha }}" in build["with"]["tags"].splitlines()
+    assert build["with"]["context"] == "." and build["with"]["push"] is True
+    assert re.search(rf"^USER {run_as.user}:{run_as.group}$", dockerfile, flags=re.MULTILINE)
+    assert '--module-name", "pipeline.definitions"' in dockerfile
