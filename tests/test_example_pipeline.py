@@ -196,19 +196,39 @@ def instigator_statuses(defs: dg.Definitions) -> set[str]:
     return statuses | {sensor.default_status.value for sensor in defs.sensors or []}
 
 
+@dataclass
+class SandboxExample:
+    """The program's sandbox run, the environment its pods get, and the example loaded with it."""
+
+    run: ProgramRun
+    environment: dict[str, str]
+    defs: dg.Definitions
+
+
+def sandbox_example(
+    production: Production,
+    monkeypatch: pytest.MonkeyPatch,
+    config: dict[str, Any] | None = None,
+    overrides: dict[str, str] | None = None,
+) -> SandboxExample:
+    """The example as a sandbox's code server loads it; ``overrides`` stand for code ignoring the wiring."""
+    run = sandbox_on(production, config)
+    environment = {**sandbox_environment(run), **(overrides or {})}
+    defs = definitions(load_example(monkeypatch, environment, served_module(run)))
+    return SandboxExample(run, environment, defs)
+
+
 # -- data: outputs on the sandbox branch, production untouched ---------------------------------
 
 
 def test_outputs_land_on_the_sandbox_branch_and_production_is_untouched(
     production: Production, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    run = sandbox_on(production)
-    environment = sandbox_environment(run)
-    sandbox_branch = environment["LAKEFS_BRANCH"]
-    assert sandbox_branch == run.outputs["lakefsBranch"] != production.default_branch
+    example = sandbox_example(production, monkeypatch)
+    sandbox_branch = example.environment["LAKEFS_BRANCH"]
+    assert sandbox_branch == example.run.outputs["lakefsBranch"] != production.default_branch
 
-    defs = definitions(load_example(monkeypatch, environment, served_module(run)))
-    result = materialize_everything(defs)
+    result = materialize_everything(example.defs)
 
     assert result.success
     daily = production.read(sandbox_branch, "derived/daily_revenue.csv")
@@ -226,15 +246,14 @@ def test_outputs_land_on_the_sandbox_branch_and_production_is_untouched(
 def test_the_data_read_is_the_snapshot_lakefs_source_commit_names(
     production: Production, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    run = sandbox_on(production)
-    environment = sandbox_environment(run)
+    example = sandbox_example(production, monkeypatch)
+    environment = example.environment
     source_commit = environment["LAKEFS_SOURCE_COMMIT"]
-    assert source_commit == production.snapshot == run.outputs["sourceCommit"]
+    assert source_commit == production.snapshot == example.run.outputs["sourceCommit"]
     # Production moves on after the sandbox was created: the sandbox must not see it.
     production.production_commits("raw/orders.csv", LATER_ORDERS)
 
-    defs = definitions(load_example(monkeypatch, environment, served_module(run)))
-    result = materialize_everything(defs)
+    result = materialize_everything(example.defs)
 
     daily_metadata = result.asset_materializations_for_node("daily_revenue")[0].metadata
     assert daily_metadata["input_commit"].value == source_commit
@@ -252,12 +271,10 @@ def test_the_data_read_is_the_snapshot_lakefs_source_commit_names(
 def test_a_write_to_the_protected_default_branch_fails_and_leaves_it_unchanged(
     production: Production, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    run = sandbox_on(production)
     # The pitfall: code that writes to the default branch instead of LAKEFS_BRANCH.
-    environment = {**sandbox_environment(run), "LAKEFS_BRANCH": production.default_branch}
+    example = sandbox_example(production, monkeypatch, overrides={"LAKEFS_BRANCH": production.default_branch})
 
-    defs = definitions(load_example(monkeypatch, environment, served_module(run)))
-    result = materialize_everything(defs, raise_on_error=False)
+    result = materialize_everything(example.defs, raise_on_error=False)
 
     assert not result.success
     failures = [event for event in result.all_events if event.is_step_failure]
@@ -278,9 +295,7 @@ def test_a_write_to_the_protected_default_branch_fails_and_leaves_it_unchanged(
 def test_in_a_sandbox_the_schedule_and_sensor_load_stopped(
     production: Production, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    run = sandbox_on(production)
-
-    defs = definitions(load_example(monkeypatch, sandbox_environment(run), served_module(run)))
+    defs = sandbox_example(production, monkeypatch).defs
 
     assert len(list(defs.schedules or [])) == 1 and len(list(defs.sensors or [])) == 1
     assert instigator_statuses(defs) == {"STOPPED"}
@@ -289,9 +304,7 @@ def test_in_a_sandbox_the_schedule_and_sensor_load_stopped(
 def test_a_sandbox_that_turns_schedules_on_starts_its_schedule_only(
     production: Production, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    run = sandbox_on(production, {"sandbox:schedules": True})
-
-    defs = definitions(load_example(monkeypatch, sandbox_environment(run), served_module(run)))
+    defs = sandbox_example(production, monkeypatch, {"sandbox:schedules": True}).defs
 
     assert [s.default_status for s in defs.schedules or []] == [dg.DefaultScheduleStatus.RUNNING]
     assert [s.default_status for s in defs.sensors or []] == [dg.DefaultSensorStatus.STOPPED]
@@ -318,9 +331,8 @@ def test_a_flag_that_is_neither_true_nor_false_is_refused_naming_the_variable(
 def test_the_sensor_asks_for_one_run_per_new_commit_on_the_sandbox_branch(
     production: Production, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    run = sandbox_on(production)
-    environment = sandbox_environment(run)
-    defs = definitions(load_example(monkeypatch, environment, served_module(run)))
+    example = sandbox_example(production, monkeypatch)
+    defs, environment = example.defs, example.environment
     sensor = defs.resolve_sensor_def("new_commit_sensor")
     assert defs.resources is not None
     resources = {"lakefs": defs.resources["lakefs"]}
