@@ -1,4 +1,4 @@
-"""In-memory lakeFS: repositories, commits, branches with staged changes, tags, protection rules.
+"""In-memory lakeFS: repositories, commits, branches with staged changes, objects, tags, protection rules.
 
 Mirrors lakeFS's behaviour as the swagger spec (v1.84.0) and the controller describe it: validation
 rules, status codes and error bodies. The HTTP layer (`server.py`) only routes to these methods.
