@@ -16,6 +16,8 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -129,7 +131,12 @@ def _routes(s: FakeLakeFS) -> list[tuple[str, re.Pattern[str], Handler]]:
         ("DELETE", branch, lambda r, rp, b: _no_content(s.delete_branch, rp, b)),
         ("GET", branch + "/diff", lambda r, rp, b: s.uncommitted(rp, b, r.q("after"), r.q("amount", -1))),
         ("POST", branch + "/commits", lambda r, rp, b: (201, s.commit(rp, b, r.json))),
-        ("POST", branch + "/objects", lambda r, rp, b: (201, s.stage(rp, b, r.q("path"), r.raw))),
+        ("POST", branch + "/objects", lambda r, rp, b: (201, s.stage(rp, b, r.q("path"), _upload(r)))),
+        (
+            "GET",
+            repo + "/refs/" + SEG + "/objects",
+            lambda r, rp, ref: (200, ("bytes", s.get_object(rp, ref, r.q("path")))),
+        ),
         ("GET", repo + "/commits/" + SEG, lambda r, rp, c: s.get_commit(rp, c)),
         (
             "GET",
@@ -154,6 +161,20 @@ def _routes(s: FakeLakeFS) -> list[tuple[str, re.Pattern[str], Handler]]:
 def _no_content(operation: Callable[..., None], *args: Any) -> tuple[int, None]:
     operation(*args)
     return 204, None
+
+
+def _upload(request: Request) -> bytes:
+    """An upload's content: the multipart part named `content` (as lakefs-sdk sends it), else the body."""
+    content_type = request.headers.get("Content-Type", "")
+    if not content_type.startswith("multipart/form-data"):
+        return request.raw
+    head = f"Content-Type: {content_type}\r\n\r\n".encode()
+    message = BytesParser(policy=HTTP).parsebytes(head + request.raw)
+    for part in message.iter_parts():
+        if part.get_param("name", header="content-disposition") == "content":
+            payload = part.get_payload(decode=True)
+            return payload if isinstance(payload, bytes) else b""
+    raise ApiError(400, "request body has an error: no part named content")
 
 
 def _rules(body: Any) -> list[dict[str, Any]]:
@@ -239,6 +260,8 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {}
         if isinstance(payload, tuple) and payload[0] == "text":
             data, content_type = payload[1].encode(), "text/html"
+        elif isinstance(payload, tuple) and payload[0] == "bytes":
+            data, content_type = payload[1], "application/octet-stream"
         else:
             if isinstance(payload, tuple) and payload[0] == "etag":
                 headers["ETag"], payload = payload[2], payload[1]

@@ -1,4 +1,4 @@
-"""In-memory lakeFS: repositories, commits, branches with staged changes, tags, protection rules.
+"""In-memory lakeFS: repositories, commits, branches with staged changes, objects, tags, protection rules.
 
 Mirrors lakeFS's behaviour as the swagger spec (v1.84.0) and the controller describe it: validation
 rules, status codes and error bodies. The HTTP layer (`server.py`) only routes to these methods.
@@ -140,6 +140,8 @@ class FakeLakeFS:
         self.admin_username = admin_username
         self.admin_created = int(time.time())
         self.repos: dict[str, Repo] = {}
+        self.blobs: dict[str, bytes] = {}
+        """Object contents by checksum (what the blockstore would hold)."""
         self.lock = threading.RLock()
         self._ids = itertools.count(1)
 
@@ -292,6 +294,7 @@ class FakeLakeFS:
             raise ApiError(403, "cannot write to protected branch")
         checksum = hashlib.md5(content).hexdigest()
         staged.staged[path] = checksum
+        self.blobs[checksum] = content
         return {
             "path": path,
             "path_type": "object",
@@ -300,6 +303,17 @@ class FakeLakeFS:
             "size_bytes": len(content),
             "mtime": int(time.time()),
         }
+
+    def get_object(self, repo_name: str, ref: str, path: str) -> bytes:
+        """`GET .../refs/{ref}/objects?path=`: an object's content; a branch ref sees its staged changes."""
+        repo = self.repo(repo_name)
+        checksum = self.resolve(repo, ref).tree.get(path)
+        if ref in repo.branches and path in repo.branches[ref].staged:
+            checksum = repo.branches[ref].staged[path]
+        if checksum is None or checksum not in self.blobs:
+            # Objects loaded by `load_committed` have no content: they read as not found, too.
+            raise _not_found("object not found")
+        return self.blobs[checksum]
 
     def uncommitted(self, repo_name: str, branch: str, after: str, amount: int) -> dict[str, Any]:
         repo = self.repo(repo_name)
