@@ -5,12 +5,16 @@ LAKEFS_ENDPOINT, LAKEFS_ACCESS_KEY_ID and LAKEFS_SECRET_ACCESS_KEY to run the sa
 real lakeFS; repositories are then created with unique names under the storage namespace
 LAKEFS_STORAGE_NAMESPACE_PREFIX (default "local://pulumi-contract", which a quickstart lakeFS
 accepts) and deleted afterwards. Tests marked `fault_injection` need the fake and are skipped then.
+
+Secrets are `SecretText`: a failing assertion that shows a provider's outputs (which carry the whole
+connection) prints `'<secret>'`, never the key, whether it is the fake's or a real lakeFS's.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,10 +24,11 @@ from typing import Any
 import lakefs_sdk
 import pytest
 
-from components.lakefs.client import ConnectionSettings, Session
+from components.lakefs.client import FORGET_WAIT_SECONDS, ConnectionSettings, Session
 from tests.lakefs_fake import FakeLakeFSServer
+from tests.secrecy import SecretText
 
-SECRET = "fake-Secret/Key+never-print-me"
+SECRET = SecretText("fake-Secret/Key+never-print-me")
 ACCESS_KEY_ID = "AKIAFAKECONTRACT"
 
 
@@ -33,7 +38,7 @@ class LakeFSTarget:
 
     endpoint: str
     access_key_id: str
-    secret_access_key: str
+    secret_access_key: str = field(repr=False)
     namespace_prefix: str
     tmp: Path
     fake: FakeLakeFSServer | None = None
@@ -74,6 +79,22 @@ class LakeFSTarget:
             s.repositories.create_repository(creation)
         self.created.append(name)
         return name
+
+    def delete_repo(self, repo: str, wait_until_gone: bool = False) -> None:
+        """Delete a repository; with `wait_until_gone`, until lakeFS's cache has forgotten it too.
+
+        A real lakeFS keeps answering `GET /repositories/{repo}` for 5 to 7 s after the delete.
+        """
+        with self.session() as s:
+            s.repositories.delete_repository(repo)
+            deadline = time.monotonic() + FORGET_WAIT_SECONDS
+            while wait_until_gone:
+                try:
+                    s.repositories.get_repository(repo)
+                except lakefs_sdk.exceptions.NotFoundException:
+                    return
+                assert time.monotonic() < deadline, f"lakeFS still answers for deleted repository {repo}"
+                time.sleep(0.2)
 
     def stage(self, repo: str, branch: str, path: str, content: bytes = b"data") -> None:
         """Upload an object to a branch (an uncommitted change)."""
@@ -124,7 +145,7 @@ def lakefs(_fake_server: FakeLakeFSServer | None, tmp_path: Path) -> Iterator[La
         target = LakeFSTarget(
             endpoint=os.environ["LAKEFS_ENDPOINT"],
             access_key_id=os.environ["LAKEFS_ACCESS_KEY_ID"],
-            secret_access_key=os.environ["LAKEFS_SECRET_ACCESS_KEY"],
+            secret_access_key=SecretText(os.environ["LAKEFS_SECRET_ACCESS_KEY"]),
             namespace_prefix=os.environ.get("LAKEFS_STORAGE_NAMESPACE_PREFIX", "local://pulumi-contract"),
             tmp=tmp_path,
         )
