@@ -24,6 +24,7 @@ the same window; only rules that are already non-empty are guarded by the ETag.
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -42,6 +43,15 @@ MAX_ATTEMPTS = 5
 
 def _patterns_ok(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(p, str) and p for p in value)
+
+
+def is_protected(branch: str, patterns: Sequence[str]) -> bool:
+    """Whether any rule pattern covers `branch`.
+
+    lakeFS matches with gobwas/glob; fnmatch agrees on `*`, `?` and `[...]`. A `{a,b}` pattern is not
+    understood here, which can only make a protected branch look unprotected, never the reverse.
+    """
+    return any(fnmatch.fnmatchcase(branch, pattern) for pattern in patterns)
 
 
 @dataclass(frozen=True)
@@ -77,7 +87,7 @@ class BranchProtectionProvider(LakeFSProvider):
         repo = props.get("repository") or id_
         with self.session(props) as s:
             try:
-                current, _ = _get(s, repo)
+                current, _ = protection_rules(s, repo)
             except errors.LakeFSNotFoundError:
                 return dyn.ReadResult(None, {})
         ours = [p for p in props.get("patterns", []) if p in current]
@@ -96,7 +106,8 @@ class BranchProtectionProvider(LakeFSProvider):
             _apply(s, repo, add=[], remove=props.get("patterns", []))
 
 
-def _get(s: Session, repo: str) -> tuple[list[str], str | None]:
+def protection_rules(s: Session, repo: str) -> tuple[list[str], str | None]:
+    """The repository's rule patterns (in no fixed order) and their ETag ("" or None when none)."""
     response = s.call(
         s.where("reading branch protection rules", repo),
         s.repositories.get_branch_protection_rules_with_http_info,
@@ -111,7 +122,7 @@ def _apply(s: Session, repo: str, add: Sequence[str], remove: Sequence[str]) -> 
     """Read-modify-write the rules with If-Match, re-reading on 412 (see the module docstring)."""
     where = s.where("updating branch protection rules", repo)
     for _ in range(MAX_ATTEMPTS):
-        current, etag = _get(s, repo)
+        current, etag = protection_rules(s, repo)
         wanted = [p for p in current if p not in remove] + [p for p in add if p not in current]
         if set(wanted) == set(current):
             return
@@ -138,7 +149,7 @@ def _apply(s: Session, repo: str, add: Sequence[str], remove: Sequence[str]) -> 
             )
         # No rules yet: lakeFS cannot make this write conditional (empty ETag); read it back instead.
         s.call(where, s.repositories.set_branch_protection_rules, repo, rules, idempotent=False)
-        if set(add) <= set(_get(s, repo)[0]):
+        if set(add) <= set(protection_rules(s, repo)[0]):
             return
         # A concurrent writer replaced the rules after our write, dropping ours: merge again.
     raise errors.LakeFSPreconditionFailedError(

@@ -116,6 +116,12 @@ class LakeFSTarget:
         with self.session() as s:
             return s.branch_head(repo, branch)
 
+    def set_rules(self, repo: str, patterns: list[str]) -> None:
+        """Replace the repository's branch protection rules, unconditionally (as someone else would)."""
+        with self.session() as s:
+            rules = [lakefs_sdk.BranchProtectionRule(pattern=p) for p in patterns]
+            s.repositories.set_branch_protection_rules(repo, rules)
+
     def tags(self, repo: str) -> dict[str, str]:
         with self.session() as s:
             refs = s.tags.list_tags(repo, amount=1000)

@@ -32,9 +32,7 @@ def _etag(lakefs: LakeFSTarget, repo: str) -> str:
 
 
 def _set_foreign(lakefs: LakeFSTarget, repo: str, patterns: list[str]) -> None:
-    with lakefs.session() as s:
-        rules = [lakefs_sdk.BranchProtectionRule(pattern=p) for p in patterns]
-        s.repositories.set_branch_protection_rules(repo, rules)
+    lakefs.set_rules(repo, patterns)
 
 
 def _writer(fake: FakeLakeFSServer, repo: str, pattern: str) -> Callable[[], None]:
