@@ -135,6 +135,11 @@ def _routes(s: FakeLakeFS) -> list[tuple[str, re.Pattern[str], Handler]]:
         ("GET", branch + "/diff", lambda r, rp, b: s.uncommitted(rp, b, r.q("after"), r.q("amount", -1))),
         ("POST", branch + "/commits", lambda r, rp, b: (201, s.commit(rp, b, r.json))),
         ("POST", branch + "/objects", lambda r, rp, b: (201, s.stage(rp, b, r.q("path"), r.raw))),
+        (
+            "POST",
+            branch + "/objects/copy",
+            lambda r, rp, b: (201, s.copy_object(rp, b, r.q("dest_path"), r.json)),
+        ),
         ("GET", repo + "/commits/" + SEG, lambda r, rp, c: s.get_commit(rp, c)),
         (
             "GET",

@@ -119,6 +119,17 @@ class Repo:
         return any(fnmatch.fnmatchcase(branch, pattern) for pattern in self.protection)
 
 
+def _object_stats(repo: Repo, path: str, checksum: str) -> dict[str, Any]:
+    """The `ObjectStats` of an object just written (the fake keeps checksums, not contents)."""
+    return {
+        "path": path,
+        "path_type": "object",
+        "physical_address": f"{repo.storage_namespace}/data/{checksum}",
+        "checksum": checksum,
+        "mtime": int(time.time()),
+    }
+
+
 def paginate(items: list[Any], key: str, after: str, amount: int) -> tuple[list[Any], dict[str, Any]]:
     """lakeFS pagination over items sorted by `key`: `after` is exclusive, `amount` <= 1000."""
     amount = 100 if amount < 0 else min(amount, 1000)
@@ -348,14 +359,26 @@ class FakeLakeFS:
             raise ApiError(403, "cannot write to protected branch")
         checksum = hashlib.md5(content).hexdigest()
         staged.staged[path] = checksum
-        return {
-            "path": path,
-            "path_type": "object",
-            "physical_address": f"{repo.storage_namespace}/data/{checksum}",
-            "checksum": checksum,
-            "size_bytes": len(content),
-            "mtime": int(time.time()),
-        }
+        return _object_stats(repo, path, checksum)
+
+    def copy_object(
+        self, repo_name: str, branch: str, dest_path: str, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        """`POST .../objects/copy`: stage at `dest_path` the object `src_path` has at `src_ref`."""
+        repo = self.repo(repo_name)
+        staged = self.branch(repo, branch)
+        if repo.protected(branch):
+            raise ApiError(403, "cannot write to protected branch")
+        source_ref, source_path = body.get("src_ref") or branch, body.get("src_path", "")
+        pending = repo.branches[source_ref].staged if source_ref in repo.branches else {}
+        if source_path in pending:
+            checksum = pending[source_path]
+        else:
+            checksum = self.resolve(repo, source_ref).tree.get(source_path)
+        if checksum is None:
+            raise _not_found("object not found")
+        staged.staged[dest_path] = checksum
+        return _object_stats(repo, dest_path, checksum)
 
     def uncommitted(self, repo_name: str, branch: str, after: str, amount: int) -> dict[str, Any]:
         repo = self.repo(repo_name)
