@@ -68,6 +68,8 @@ class Tier(pulumi.ComponentResource):
     """URL pods use to reach lakeFS."""
     metastore_uri: pulumi.Output[str]
     """Thrift URI of the Hive metastore."""
+    lakefs_contract: dict[str, pulumi.Input[str]]
+    """The lakeFS outputs sandboxes need: repository, default branch and the admin key pair."""
 
     def __init__(self, name: str, args: TierArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("pipeline-sandbox:tier:Tier", name, None, opts)
@@ -183,7 +185,7 @@ class Tier(pulumi.ComponentResource):
 
     def _create_lakefs_repository(self, name: str) -> None:
         settings = self._config.lakefs
-        self.lakefs_contract: dict[str, pulumi.Input[str]] = {
+        self.lakefs_contract = {
             "lakefsRepository": settings.repository,
             "lakefsDefaultBranch": settings.default_branch,
             "lakefsAccessKeyId": self.lakefs_access_key_id,
