@@ -198,11 +198,12 @@ def _adopt(s: Session, props: dict[str, Any], repo: lakefs_sdk.Repository) -> la
     where = s.where("adopting existing repository", name).describe()
     for key, actual in (("storageNamespace", repo.storage_namespace), ("defaultBranch", repo.default_branch)):
         if props[key] != actual:
-            other = _setting(props, "name", "another repository name")
+            name_setting = setting_name(props, "name")
+            other = f"set `{name_setting}` to" if name_setting else "choose"
             raise errors.LakeFSConflictError(
                 f"{where} refused: it exists with {key} '{actual}', not '{props[key]}'. To adopt it, "
                 f"set {_setting(props, key, f'the Repository input {key}')} to '{actual}'; otherwise "
-                f"choose {other} that does not exist yet"
+                f"{other} a repository name that does not exist yet"
             )
     pulumi.log.info(f"adopted existing lakeFS repository '{name}' ({repo.storage_namespace})")
     return repo

@@ -175,7 +175,7 @@ def test_refusals_name_the_stack_settings_the_inputs_come_from(lakefs: LakeFSTar
 
     message = str(failure.value)
     assert f"set `tier:lakefs.storageNamespace` to '{lakefs.namespace(repo)}'" in message
-    assert "choose `tier:lakefs.repository` that does not exist yet" in message
+    assert "otherwise set `tier:lakefs.repository` to a repository name that does not exist yet" in message
     olds = {**inputs, "storageNamespace": lakefs.namespace(repo)}
     (failure_,) = RepositoryProvider().check(olds, inputs).failures
     assert failure_.reason.endswith(f"Set `tier:lakefs.storageNamespace` back to '{lakefs.namespace(repo)}'")

@@ -119,15 +119,16 @@ class Repo:
         return any(fnmatch.fnmatchcase(branch, pattern) for pattern in self.protection)
 
 
-def _object_stats(repo: Repo, path: str, checksum: str) -> dict[str, Any]:
+def _object_stats(repo: Repo, path: str, checksum: str, size: int | None = None) -> dict[str, Any]:
     """The `ObjectStats` of an object just written (the fake keeps checksums, not contents)."""
-    return {
+    stats = {
         "path": path,
         "path_type": "object",
         "physical_address": f"{repo.storage_namespace}/data/{checksum}",
         "checksum": checksum,
         "mtime": int(time.time()),
     }
+    return stats if size is None else {**stats, "size_bytes": size}
 
 
 def paginate(items: list[Any], key: str, after: str, amount: int) -> tuple[list[Any], dict[str, Any]]:
@@ -359,7 +360,7 @@ class FakeLakeFS:
             raise ApiError(403, "cannot write to protected branch")
         checksum = hashlib.md5(content).hexdigest()
         staged.staged[path] = checksum
-        return _object_stats(repo, path, checksum)
+        return _object_stats(repo, path, checksum, len(content))
 
     def copy_object(
         self, repo_name: str, branch: str, dest_path: str, body: dict[str, Any]
