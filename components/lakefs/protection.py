@@ -86,6 +86,9 @@ class BranchProtectionProvider(LakeFSProvider):
     def read(self, id_: str, props: dict[str, Any]) -> dyn.ReadResult:
         repo = props.get("repository") or id_
         with self.session(props) as s:
+            # A repository deleted moments ago still answers its rules from lakeFS's cache.
+            if not s.lookup_repository(repo).live:
+                return dyn.ReadResult(None, {})
             try:
                 current, _ = protection_rules(s, repo)
             except errors.LakeFSNotFoundError:

@@ -73,6 +73,17 @@ def test_delete_removes_ours_and_tolerates_a_missing_repository(lakefs: LakeFSTa
     provider.delete(created.id, created.outs or {})
 
 
+def test_read_reports_the_rules_gone_with_a_repository_deleted_moments_ago(lakefs: LakeFSTarget) -> None:
+    repo = lakefs.new_repo()
+    provider = BranchProtectionProvider()
+    created = provider.create(lakefs.props(repository=repo, patterns=["main"]))
+    lakefs.delete_repo(repo)  # lakeFS still answers the repository and its rules from its cache
+
+    read = provider.read(created.id, created.outs or {})
+
+    assert read.id is None and read.outs == {}
+
+
 def test_read_reports_patterns_removed_out_of_band(lakefs: LakeFSTarget) -> None:
     repo = lakefs.new_repo()
     provider = BranchProtectionProvider()
