@@ -218,6 +218,13 @@ def test_destroy_defaults_keep_data_safe() -> None:
     assert (branch.inputs["discardUncommitted"], branch.inputs["archive"]) == (False, True)
 
 
+def test_the_branch_refuses_an_unprotected_tier_and_names_the_tier_stack() -> None:
+    # The provider checks lakeFS at create (tests/lakefs/test_branch.py); here: the sandbox asks for it.
+    branch = sandbox_run(BASE).one("pulumi-python:dynamic/lakefs:Branch")
+    assert branch.inputs["requireProtectedDefault"] is True
+    assert branch.inputs["tierStack"] == PROD_TIER
+
+
 def test_a_git_branch_named_main_gets_its_own_lakefs_branch() -> None:
     run = sandbox_run({**BASE, "sandbox:branch": "main"})
     branch = run.one("pulumi-python:dynamic/lakefs:Branch")

@@ -48,7 +48,12 @@ def test_local_tier_has_every_component_valid_manifests_and_the_contract(stack: 
 
 def test_prod_protects_every_stateful_resource_and_dev_does_not() -> None:
     prod, dev = tier_run("prod"), tier_run("dev")
-    stateful = ["kubernetes:apps/v1:StatefulSet", "pulumi-python:dynamic/lakefs:Repository"]
+    stateful = [
+        "kubernetes:apps/v1:StatefulSet",
+        "pulumi-python:dynamic/lakefs:Repository",
+        # A partial destroy must not lift the default branch's protection before failing at the repo.
+        "pulumi-python:dynamic/lakefs:BranchProtection",
+    ]
     for type_ in stateful:
         assert prod.of_type(type_) and all(r.protect for r in prod.of_type(type_)), type_
         assert not any(r.protect for r in dev.of_type(type_)), type_

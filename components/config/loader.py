@@ -19,7 +19,7 @@ from components.config.errors import ConfigError, ConfigProblem
 from components.config.model import ConfigModel, problems_from_validation
 from components.config.sandbox import SandboxConfig
 from components.config.source import namespace_values
-from components.config.tier import TierConfig
+from components.config.tier import TierConfig, plain_key_pair_problems
 from components.gitinfo import GitCheckout, read_checkout
 from components.naming import SandboxNames, sandbox_names
 
@@ -85,7 +85,10 @@ def load_stack_config(
             for key in sandbox_values
         ]
         misplaced += _project_key_problems(project, project_keys, [TierConfig, SandboxConfig])
-        tier = _validate(TIER, TierConfig, tier_values, secret_keys, misplaced)
+        plain_pair = plain_key_pair_problems(tier_values.get("lakefs"), secret_keys)
+        # Even set in plain text, the key pair is never echoed back.
+        redacted = secret_keys | ({f"{TIER}:lakefs"} if plain_pair else set())
+        tier = _validate(TIER, TierConfig, tier_values, redacted, misplaced + plain_pair)
         return TierStackConfig(tier, _locate_charts(tier, project_dir))
     misplaced = [
         ConfigProblem(

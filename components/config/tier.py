@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Field, model_validator
 
 from components.config.aws import AwsTierConfig
+from components.config.errors import ConfigProblem
 from components.config.kubernetes import KubernetesConfig, Quantity
 from components.config.mirror import ChartSources, ImageSettings
 from components.config.model import ConfigModel
@@ -74,8 +75,40 @@ class TierVersions(ConfigModel):
     minio: Version = Field(description="MinIO image tag (local platform)")
 
 
+# What lakeFS accepts as a storage namespace (`pkg/validator`), with something after the scheme.
+STORAGE_NAMESPACE = r"^(s3|gs|https?|mem|local|transient)://\S+$"
+LAKEFS_KEY_PAIR = ("accessKeyId", "secretAccessKey")
+"""The `tier:lakefs` keys that take an existing lakeFS's admin key pair; both must be secrets."""
+LAKEFS_SETTINGS = {
+    "name": "tier:lakefs.repository",
+    "storageNamespace": "tier:lakefs.storageNamespace",
+    "defaultBranch": "tier:lakefs.defaultBranch",
+    **{key: f"tier:lakefs.{key}" for key in LAKEFS_KEY_PAIR},
+}
+"""The settings the tier's lakeFS resource inputs come from (by input name), named in their refusals."""
+
+
+def _access_key_id(value: str) -> str:
+    # No value in the message: this key is secret config.
+    if not value or any(c.isspace() or c == ":" for c in value):
+        raise ValueError("expected an access key id without spaces or ':' (e.g. AKIAIOSFODNN7EXAMPLE)")
+    return value
+
+
+def _secret_access_key(value: str) -> str:
+    if not value.strip():
+        raise ValueError("expected the secret access key of that access key id, not an empty value")
+    return value
+
+
 class LakeFSTierConfig(ConfigModel):
-    """The lakeFS server and the pipeline repository it serves."""
+    """The lakeFS server and the pipeline repository it serves.
+
+    By default the tier generates lakeFS's admin key pair and sets lakeFS up with it, and the
+    repository lives in the tier's object store. To adopt a lakeFS that is already set up, give its
+    admin key pair (`accessKeyId`, `secretAccessKey`, as secrets); to adopt an existing repository
+    there, give its `storageNamespace` too.
+    """
 
     repository: str = Field(
         default="pipeline", pattern=r"^[a-z0-9][a-z0-9-]{2,62}$", description="repository name"
@@ -89,6 +122,50 @@ class LakeFSTierConfig(ConfigModel):
         description="URL this machine reaches lakeFS at during `pulumi up` (ingress, or a port-forward)",
     )
     replicas: int = Field(default=1, ge=1, le=10, description="lakeFS server replicas")
+    access_key_id: Annotated[str, AfterValidator(_access_key_id)] | None = Field(
+        default=None,
+        description="admin access key id of a lakeFS already set up (secret); in place of the generated one",
+    )
+    secret_access_key: Annotated[str, AfterValidator(_secret_access_key)] | None = Field(
+        default=None, description="its secret access key (secret)"
+    )
+    storage_namespace: str | None = Field(
+        default=None,
+        pattern=STORAGE_NAMESPACE,
+        description="storage namespace of an existing repository to adopt; default: the tier's object store",
+    )
+
+    @model_validator(mode="after")
+    def _key_pair_complete(self) -> LakeFSTierConfig:
+        if (self.access_key_id is None) != (self.secret_access_key is None):
+            raise ValueError(
+                "tier:lakefs.accessKeyId and tier:lakefs.secretAccessKey go together: set both (the "
+                "admin key pair of a lakeFS already set up) or neither (the tier generates one)"
+            )
+        return self
+
+
+def plain_key_pair_problems(lakefs_values: object, secret_keys: set[str]) -> list[ConfigProblem]:
+    """One problem per `tier:lakefs` key-pair key that is set but not as a secret.
+
+    The engine marks a structured key secret as a whole once any of its values is a secret, so
+    `tier:lakefs` must be a secret key whenever it holds the key pair.
+
+    Args:
+        lakefs_values: The decoded value of `tier:lakefs`, as the engine handed it over.
+        secret_keys: The `namespace:key` names whose values are secrets.
+    """
+    if not isinstance(lakefs_values, dict) or "tier:lakefs" in secret_keys:
+        return []
+    return [
+        ConfigProblem(
+            f"tier:lakefs.{key}",
+            f"must be set as a secret, not in plain text: `pulumi config set --secret --path "
+            f"tier:lakefs.{key} <value>`",
+        )
+        for key in LAKEFS_KEY_PAIR
+        if key in lakefs_values
+    ]
 
 
 class DagsterTierConfig(ConfigModel):

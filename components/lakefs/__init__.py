@@ -3,17 +3,21 @@
 Resources (type tokens `pulumi-python:dynamic/lakefs:<Type>`), each `(name, args, opts)`:
 
 - `Repository(name, RepositoryArgs(connection, name, storage_namespace, default_branch="main",
-  force_destroy=False))`: outputs `name`, `storage_namespace`, `default_branch`, `creation_date`.
+  force_destroy=False, setting_names=None))`: outputs `name`, `storage_namespace`, `default_branch`,
+  `creation_date`.
 - `Branch(name, BranchArgs(connection, repository, branch, source_ref, discard_uncommitted=False,
-  archive=True))`: outputs `source_commit` (pinned snapshot), `head_commit` (refreshed on read).
+  archive=True, require_protected_default=False, tier_stack=None))`: outputs `source_commit` (pinned
+  snapshot), `head_commit` (refreshed on read).
 - `BranchProtection(name, BranchProtectionArgs(connection, repository, patterns))`: output `patterns`.
 - `BranchDeleteGuard(name, BranchDeleteGuardArgs(connection, repository, branch, source_commit,
   discard_uncommitted=False))`: declared last with `depends_on` every other resource, so its delete
   runs a branch's read-only delete checks before anything else of the stack is deleted or replaced.
 - `Tag(name, TagArgs(connection, repository, tag, ref))`: output `commit_id`.
 - `LakeFSSetup(name, LakeFSSetupArgs(endpoint, access_key_id, secret_access_key, admin_username="admin",
-  wait_seconds=300))`: first-run setup or verified adoption; outputs `user_id`, `adopted`, and the
-  attribute `admin_connection` for the resources above.
+  wait_seconds=300, setting_names=None))`: first-run setup or verified adoption; outputs `user_id`,
+  `adopted`, and the attribute `admin_connection` for the resources above.
+
+`setting_names` maps input names to the stack settings they come from, so that refusals name those.
 
 All take a `LakeFSConnection(endpoint, access_key_id, secret_access_key)`; the secret stays a Pulumi
 secret. Failures raise subclasses of `errors.LakeFSError`.

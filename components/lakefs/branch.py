@@ -11,7 +11,10 @@ Usage (from a component)::
 Create resolves `source_ref` (branch, tag or commit) to a commit and branches from that commit, so the
 sandbox sees a fixed snapshot. An existing branch is adopted only when it sits at that commit with no
 uncommitted changes. Changing repository, branch or source_ref replaces the branch (old one deleted
-first, through the safe delete).
+first, through the safe delete). With `require_protected_default`, create first checks, read-only,
+that the repository's default branch is protected (`tier_guard`). A create costs four requests
+whatever the data size: repository, protection rules, the source's commit, the new branch (two
+without the check).
 
 Safe delete: uncommitted changes stop the delete (with a count, a few paths and what to do) unless
 `discard_uncommitted`; unless `archive` is false, the head is tagged `archive-<branch>-<UTC time>`
@@ -27,6 +30,7 @@ do, unless the operator opts in to forgetting the branch (`forget.FORGET_UNREACH
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -53,6 +57,7 @@ from components.lakefs.provider import (
     matches,
     resource_id,
 )
+from components.lakefs.tier_guard import refuse_unless_default_protected, tier_credentials_hint
 
 ARCHIVE_PREFIX = "archive-"
 
@@ -74,6 +79,10 @@ class BranchArgs:
         source_ref: Branch, tag or commit to branch from; resolved once, at create.
         discard_uncommitted: Let delete drop uncommitted changes instead of failing.
         archive: Tag the head before delete so committed work stays reachable.
+        require_protected_default: Refuse to create the branch unless the repository's default branch
+            is protected (checked read-only at create).
+        tier_stack: The stack the repository and key pair come from; named when lakeFS rejects the
+            key pair or the default branch is not protected.
     """
 
     connection: LakeFSConnection
@@ -82,6 +91,8 @@ class BranchArgs:
     source_ref: pulumi.Input[str]
     discard_uncommitted: pulumi.Input[bool] = False
     archive: pulumi.Input[bool] = True
+    require_protected_default: pulumi.Input[bool] = False
+    tier_stack: pulumi.Input[str] | None = None
 
 
 class BranchProvider(LakeFSProvider):
@@ -93,26 +104,34 @@ class BranchProvider(LakeFSProvider):
         ("sourceRef", is_str, "must be a branch, tag or commit id"),
         ("discardUncommitted", lambda v: isinstance(v, bool), "must be true or false"),
         ("archive", lambda v: isinstance(v, bool), "must be true or false"),
+        ("requireProtectedDefault", lambda v: isinstance(v, bool), "must be true or false"),
+        ("tierStack", lambda v: v is None or is_str(v), "must be a stack name or absent"),
     )
-    defaults: ClassVar[dict[str, Any]] = {"discardUncommitted": False, "archive": True}
+    defaults: ClassVar[dict[str, Any]] = {
+        "discardUncommitted": False,
+        "archive": True,
+        "requireProtectedDefault": False,
+    }
     replace_keys: ClassVar[tuple[str, ...]] = ("repository", "branch", "sourceRef")
+
+    def credentials_hint(self, props: Mapping[str, Any]) -> str | None:
+        return tier_credentials_hint(props.get("tierStack"))
 
     def create(self, props: dict[str, Any]) -> dyn.CreateResult:
         repo, branch = props["repository"], props["branch"]
         with self.session(props) as s:
+            if props.get("requireProtectedDefault", False):
+                refuse_unless_default_protected(s, repo, branch, props.get("tierStack"))
             commit = s.resolve_commit(repo, props["sourceRef"])
-            if s.branch_head(repo, branch) is None:
-                try:
-                    s.call(
-                        s.where("creating branch", repo, branch),
-                        s.branches.create_branch,
-                        repo,
-                        lakefs_sdk.BranchCreation(name=branch, source=commit, hidden=None),
-                        idempotent=False,
-                    )
-                except errors.LakeFSConflictError:
-                    _adopt(s, repo, branch, commit)  # created concurrently
-            else:
+            try:
+                s.call(
+                    s.where("creating branch", repo, branch),
+                    s.branches.create_branch,
+                    repo,
+                    lakefs_sdk.BranchCreation(name=branch, source=commit, hidden=None),
+                    idempotent=False,
+                )
+            except errors.LakeFSConflictError:  # lakeFS answers 409 for a branch that exists
                 _adopt(s, repo, branch, commit)
         outs = {**props, "sourceCommit": commit, "headCommit": commit}
         return dyn.CreateResult(resource_id(repo, branch), outs)
@@ -296,6 +315,8 @@ class Branch(LakeFSResource, module="lakefs", name="Branch"):
             "source_ref": args.source_ref,
             "discard_uncommitted": args.discard_uncommitted,
             "archive": args.archive,
+            "require_protected_default": args.require_protected_default,
+            "tier_stack": args.tier_stack,
             "source_commit": None,
             "head_commit": None,
         }

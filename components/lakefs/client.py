@@ -4,6 +4,11 @@ Providers are pickled by Pulumi, so they hold nothing but code: every provider m
 `Session` from the connection inputs it was handed, uses it, and closes it. A `Session` applies a
 timeout to every call, retries idempotent calls (GET, DELETE) with exponential backoff on 5xx and
 on connection failures (never on 4xx, never a POST/PUT), and maps failures to `errors`.
+
+lakeFS 1.84 answers repository reads from a cache that a delete does not clear: for 5 to 7 s after
+`DELETE /repositories/{repo}` it still answers 200, and refuses to create one of that name (409).
+Branch reads skip that cache and answer 404 at once. Every question "does this repository exist?"
+therefore goes through `lookup_repository`, which also reads the repository's default branch.
 """
 
 from __future__ import annotations
@@ -23,6 +28,9 @@ from components.lakefs import errors
 T = TypeVar("T")
 
 API_PATH = "/api/v1"
+FORGET_WAIT_SECONDS = 20.0
+"""How long to wait for lakeFS's cache to forget a deleted repository (5 s plus jitter; 7 s seen)."""
+POLL_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -75,9 +83,26 @@ class ConnectionSettings:
 class Session:
     """One lakeFS API client for the duration of one provider method (a context manager)."""
 
-    def __init__(self, settings: ConnectionSettings, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        settings: ConnectionSettings,
+        sleep: Callable[[float], None] = time.sleep,
+        credentials_hint: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """Build the client (no request yet).
+
+        Args:
+            settings: Where lakeFS is and how to log in.
+            sleep: Waits between retries (a fake in tests).
+            credentials_hint: Where the key pair comes from and what to do when lakeFS rejects it;
+                replaces the generic advice in the error of a 401.
+            clock: Monotonic seconds, for waits with a deadline (a fake in tests).
+        """
         self.settings = settings
         self._sleep = sleep
+        self._clock = clock
+        self._credentials_hint = credentials_hint
         configuration = lakefs_sdk.Configuration(
             host=settings.host, username=settings.access_key_id, password=settings.secret_access_key
         )
@@ -126,7 +151,7 @@ class Session:
             except lakefs_sdk.ApiException as exc:
                 status = exc.status if isinstance(exc.status, int) else None
                 if last or status is None or status < 500:
-                    raise errors.from_status(status, exc.body, where) from None
+                    raise errors.from_status(status, exc.body, where, self._credentials_hint) from None
             except urllib3.exceptions.HTTPError as exc:
                 if last:
                     raise errors.unreachable(where, _reason(exc), attempts) from None
@@ -151,9 +176,10 @@ class Session:
 
         `getBranch` answers 404 both for a missing branch and for a missing repository, and so does
         anything at a wrong URL (a proxy path, another service). So a 404 is only taken as "gone"
-        once lakeFS itself has confirmed it: `getRepository` answers 200 (only the branch is gone),
-        or answers 404 while `getCurrentUser` answers 200 (a lakeFS that accepts our key pair has no
-        such repository). Anything else raises.
+        once lakeFS itself has confirmed it: the repository is live (only the branch is gone), or
+        `getRepository` answers but the repository's default branch does not (deleted moments ago;
+        see `lookup_repository`), or `getRepository` answers 404 while `getCurrentUser` answers 200
+        (a lakeFS that accepts our key pair has no such repository). Anything else raises.
         """
         where = self.where("reading branch", repository, branch)
         try:
@@ -161,14 +187,54 @@ class Session:
             return BranchLookup(head=ref.commit_id)
         except errors.LakeFSNotFoundError:
             pass
-        where = self.where("reading repository", repository)
-        try:
-            self.call(where, self.repositories.get_repository, repository, idempotent=True)
+        found = self.lookup_repository(repository)
+        if found.live:
             return BranchLookup(head=None, missing="branch")
-        except errors.LakeFSNotFoundError:
-            pass
-        self._confirm_lakefs_api(repository, branch)
+        if found.record is None:
+            self._confirm_lakefs_api(repository, branch)
         return BranchLookup(head=None, missing="repository")
+
+    def lookup_repository(self, name: str) -> RepositoryLookup:
+        """A repository's record, and whether it is live, verified beyond lakeFS's cached read.
+
+        lakeFS never lets a repository's default branch be deleted, so a repository whose record
+        answers while its default branch answers 404 is one that was deleted moments ago (still in
+        the repository cache), or a bare repository awaiting `refs-restore`: not usable either way.
+        """
+        where = self.where("reading repository", name)
+        try:
+            record = self.call(where, self.repositories.get_repository, name, idempotent=True)
+        except errors.LakeFSNotFoundError:
+            return RepositoryLookup(record=None, live=False)
+        where = self.where("reading the default branch", name, record.default_branch)
+        try:
+            self.call(where, self.branches.get_branch, name, record.default_branch, idempotent=True)
+        except errors.LakeFSNotFoundError:
+            return RepositoryLookup(record=record, live=False)
+        return RepositoryLookup(record=record, live=True)
+
+    def wait_until_forgotten(self, name: str, timeout_seconds: float = FORGET_WAIT_SECONDS) -> None:
+        """Wait until `getRepository` answers 404 for a repository that is not live.
+
+        Raises:
+            LakeFSConflictError: lakeFS still answers for it after `timeout_seconds`.
+        """
+        where = self.where(f"waiting for lakeFS to forget deleted repository '{name}'")
+        deadline = self._clock() + timeout_seconds
+        while True:
+            try:
+                record = self.call(where, self.repositories.get_repository, name, idempotent=True)
+            except errors.LakeFSNotFoundError:
+                return
+            if self._clock() >= deadline:
+                raise errors.LakeFSConflictError(
+                    f"{where.describe()} failed: after {timeout_seconds:g}s lakeFS still answers for "
+                    f"repository '{name}' while its default branch '{record.default_branch}' does not "
+                    "exist. It is either still being deleted, or a bare repository awaiting `lakectl "
+                    "refs-restore`: wait a minute and run `pulumi up` again, finish the restore, or "
+                    f"delete it (`lakectl repo delete lakefs://{name}`) if it holds nothing of value"
+                )
+            self._sleep(POLL_SECONDS)
 
     def _confirm_lakefs_api(self, repository: str, branch: str) -> None:
         """Raise unless the endpoint is a lakeFS API that knows our key pair (so its 404s are real)."""
@@ -221,6 +287,19 @@ class BranchLookup:
 
     head: str | None
     missing: Literal["branch", "repository"] | None = None
+
+
+@dataclass(frozen=True)
+class RepositoryLookup:
+    """What lakeFS says about a repository.
+
+    Args:
+        record: What `getRepository` answered; None for 404.
+        live: True when its default branch answers too: the repository really exists.
+    """
+
+    record: lakefs_sdk.Repository | None
+    live: bool
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,8 @@ class LakeFSError(Exception):
     """Base of every error the lakeFS providers raise."""
 
     status: int | None = None
+    detail: str = ""
+    """lakeFS's own message (the error body's `message`), when lakeFS answered with one."""
 
 
 class LakeFSUnreachableError(LakeFSError):
@@ -90,6 +92,14 @@ class LakeFSServerError(LakeFSError):
     """HTTP 5xx (after retries, for idempotent calls)."""
 
 
+class StorageNamespaceInUseError(LakeFSValidationError):
+    """A repository was to be created at a storage namespace that already holds lakeFS data."""
+
+
+class UnprotectedDefaultBranchError(LakeFSError):
+    """A sandbox branch was to be created in a repository whose default branch is not protected."""
+
+
 class UncommittedChangesError(LakeFSError):
     """A branch to delete has uncommitted changes and discarding them was not allowed."""
 
@@ -133,18 +143,32 @@ def server_message(body: bytes | str | None) -> str:
     return str(message) if message else ""
 
 
-def from_status(status: int | None, body: bytes | str | None, where: Where) -> LakeFSError:
-    """Map an HTTP error answer to one exception with an actionable message."""
+def from_status(
+    status: int | None, body: bytes | str | None, where: Where, credentials_hint: str | None = None
+) -> LakeFSError:
+    """Map an HTTP error answer to one exception with an actionable message.
+
+    Args:
+        status: The HTTP status, if there was one.
+        body: The answer's body.
+        where: What the call was about.
+        credentials_hint: Where the key pair comes from and what to do, said instead of the generic
+            advice when lakeFS rejects it (401).
+    """
     detail = server_message(body)
     suffix = f" (lakeFS said: {detail})" if detail else ""
     if status is not None and status in _HINTS:
         cls, hint = _HINTS[status]
-        return cls(f"{where.describe()} failed with HTTP {status}: {hint}{suffix}")
-    error = LakeFSServerError(
-        f"{where.describe()} failed with HTTP {status}: lakeFS had a server-side error; "
-        f"retry later or check the lakeFS server logs{suffix}"
-    )
-    error.status = status
+        if status == 401 and credentials_hint:
+            hint = f"lakeFS rejected the credentials; {credentials_hint}"
+        error: LakeFSError = cls(f"{where.describe()} failed with HTTP {status}: {hint}{suffix}")
+    else:
+        error = LakeFSServerError(
+            f"{where.describe()} failed with HTTP {status}: lakeFS had a server-side error; "
+            f"retry later or check the lakeFS server logs{suffix}"
+        )
+        error.status = status
+    error.detail = detail
     return error
 
 

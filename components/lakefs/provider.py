@@ -41,7 +41,11 @@ class LakeFSProvider(dyn.ResourceProvider):
     """Properties whose change means a new object in lakeFS (replacement)."""
 
     def session(self, props: Mapping[str, Any]) -> Session:
-        return Session(ConnectionSettings.from_props(props))
+        return Session(ConnectionSettings.from_props(props), credentials_hint=self.credentials_hint(props))
+
+    def credentials_hint(self, props: Mapping[str, Any]) -> str | None:
+        """Where this resource's key pair comes from and what to do when lakeFS rejects it."""
+        return None
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> dyn.CheckResult:
         inputs = {**self.defaults, **news}
@@ -88,6 +92,20 @@ def connection_failures(props: Mapping[str, Any]) -> list[tuple[str, str]]:
         if conn.get(key) in (None, ""):
             failures.append((f"connection.{key}", f"connection.{key} is required"))
     return failures
+
+
+def setting_name(props: Mapping[str, Any], key: str) -> str | None:
+    """The stack setting input `key` comes from, if the resource was told (`settingNames`)."""
+    names = props.get("settingNames")
+    name = names.get(key) if isinstance(names, Mapping) else None
+    return name if isinstance(name, str) and name else None
+
+
+def setting_names_ok(value: Any) -> bool:
+    """`settingNames`: absent, or a map of input names to setting names (both non-empty text)."""
+    return value is None or (
+        isinstance(value, Mapping) and all(is_str(k) and is_str(v) for k, v in value.items())
+    )
 
 
 def _unknown(value: Any) -> bool:

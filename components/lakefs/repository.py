@@ -10,11 +10,18 @@ branch match, and refuses one that differs. Changing name, storage namespace or 
 rejected by `check` with instructions: lakeFS cannot rename or move a repository, and a replacement
 would delete the old one with its history. Delete leaves the repository in place unless
 `force_destroy` is true, because one stray `pulumi destroy` must not drop a data lake's metadata.
+
+A repository lakeFS deleted moments ago still answers from its cache (see `client`): it is never
+adopted and never read as present; create waits until lakeFS has forgotten it. lakeFS never accepts a
+storage namespace twice, not even after its repository is deleted: create then fails with
+`StorageNamespaceInUseError`, naming the namespace and what to do. `setting_names` lets refusals
+name the stack settings the inputs come from (e.g. `tier:lakefs.storageNamespace`).
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -32,9 +39,13 @@ from components.lakefs.provider import (
     LakeFSProvider,
     Rule,
     matches,
+    setting_name,
+    setting_names_ok,
 )
 
 _IMMUTABLE = ("name", "storageNamespace", "defaultBranch")
+_NAMESPACE_IN_USE = "storage namespace already in use"
+"""What lakeFS 1.84 says when the namespace already holds a `_lakefs/dummy` marker."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +58,8 @@ class RepositoryArgs:
         storage_namespace: Object store location, e.g. "s3://bucket/prefix".
         default_branch: Default branch created with the repository.
         force_destroy: Really delete the repository (metadata) on `pulumi destroy`.
+        setting_names: Stack settings that `name`, `storageNamespace` and `defaultBranch` come from,
+            e.g. {"storageNamespace": "tier:lakefs.storageNamespace"}; refusals name them.
     """
 
     connection: LakeFSConnection
@@ -54,6 +67,7 @@ class RepositoryArgs:
     storage_namespace: pulumi.Input[str]
     default_branch: pulumi.Input[str] = "main"
     force_destroy: pulumi.Input[bool] = False
+    setting_names: Mapping[str, str] | None = None
 
 
 class RepositoryProvider(LakeFSProvider):
@@ -68,6 +82,7 @@ class RepositoryProvider(LakeFSProvider):
         ),
         ("defaultBranch", matches(BRANCH_ID), "must match ^\\w[-\\w]*$"),
         ("forceDestroy", lambda v: isinstance(v, bool), "must be true or false"),
+        ("settingNames", setting_names_ok, "must map input names to stack setting names"),
     )
     defaults: ClassVar[dict[str, Any]] = {"defaultBranch": "main", "forceDestroy": False}
 
@@ -84,33 +99,16 @@ class RepositoryProvider(LakeFSProvider):
         return super().diff(id_, olds, news)
 
     def create(self, props: dict[str, Any]) -> dyn.CreateResult:
-        name = props["name"]
         with self.session(props) as s:
-            existing = _get(s, name)
-            if existing is None:
-                try:
-                    existing = s.call(
-                        s.where("creating repository", name),
-                        s.repositories.create_repository,
-                        lakefs_sdk.RepositoryCreation(
-                            name=name,
-                            storage_namespace=props["storageNamespace"],
-                            default_branch=props["defaultBranch"],
-                            storage_id=None,
-                        ),
-                        idempotent=False,
-                    )
-                except errors.LakeFSConflictError:
-                    existing = _adopt(s, props, _get(s, name))
-            else:
-                existing = _adopt(s, props, existing)
-        return dyn.CreateResult(name, {**props, "creationDate": existing.creation_date})
+            repo = _create_or_adopt(s, props)
+        return dyn.CreateResult(props["name"], {**props, "creationDate": repo.creation_date})
 
     def read(self, id_: str, props: dict[str, Any]) -> dyn.ReadResult:
         name = props.get("name") or id_
         with self.session(props) as s:
-            repo = _get(s, name)
-        if repo is None:
+            found = s.lookup_repository(name)
+        repo = found.record
+        if repo is None or not found.live:
             return dyn.ReadResult(None, {})
         outs = {
             **props,
@@ -142,29 +140,79 @@ class RepositoryProvider(LakeFSProvider):
             )
 
 
-def _get(s: Session, name: str) -> lakefs_sdk.Repository | None:
+_ATTEMPTS = 2
+"""Creates tried: a repository deleted between our look and our create is waited out once."""
+
+
+def _create_or_adopt(s: Session, props: dict[str, Any]) -> lakefs_sdk.Repository:
+    """Adopt the live repository of that name, or create it once lakeFS has forgotten any other."""
+    name = props["name"]
+    for _ in range(_ATTEMPTS):
+        found = s.lookup_repository(name)
+        if found.live and found.record is not None:
+            return _adopt(s, props, found.record)
+        if found.record is not None:  # deleted moments ago: lakeFS refuses the name until it forgets
+            s.wait_until_forgotten(name)
+        try:
+            return _create(s, props)
+        except errors.LakeFSConflictError:
+            continue  # created, or deleted, by someone else since our look: look again
+    raise errors.LakeFSConflictError(
+        f"{s.where(f'creating repository {name!r}').describe()} failed: lakeFS kept answering that it "
+        "exists (HTTP 409) while it does not exist as a usable repository; run `pulumi up` again"
+    )
+
+
+def _create(s: Session, props: dict[str, Any]) -> lakefs_sdk.Repository:
+    name, namespace = props["name"], props["storageNamespace"]
+    creation = lakefs_sdk.RepositoryCreation(
+        name=name, storage_namespace=namespace, default_branch=props["defaultBranch"], storage_id=None
+    )
+    where = s.where(f"creating repository '{name}'")
     try:
-        return s.call(
-            s.where("reading repository", name), s.repositories.get_repository, name, idempotent=True
-        )
-    except errors.LakeFSNotFoundError:
-        return None
+        return s.call(where, s.repositories.create_repository, creation, idempotent=False)
+    except errors.LakeFSValidationError as exc:
+        if _NAMESPACE_IN_USE not in exc.detail:
+            raise
+        raise errors.StorageNamespaceInUseError(_namespace_in_use(where, props, exc.detail)) from None
 
 
-def _adopt(s: Session, props: dict[str, Any], repo: lakefs_sdk.Repository | None) -> lakefs_sdk.Repository:
+def _namespace_in_use(where: errors.Where, props: dict[str, Any], detail: str) -> str:
+    namespace = props["storageNamespace"]
+    new_namespace = _setting(props, "storageNamespace", "the Repository's storage_namespace")
+    adopt = _setting(props, "name", "the Repository's name")
+    return (
+        f"{where.describe()} failed: its storage namespace '{namespace}' already holds lakeFS data "
+        f"(lakeFS said: {detail}). lakeFS never accepts a storage namespace twice, not even after the "
+        f"repository that used it was deleted. Either set {new_namespace} to a location that holds no "
+        f"lakeFS data (e.g. '{namespace.rstrip('/')}-2'); or, if a repository of this lakeFS still "
+        f"uses '{namespace}', set {adopt} to that repository to adopt it; or, only if the data under "
+        f"'{namespace}' is disposable, delete all of it (its _lakefs/ prefix included) and run "
+        "`pulumi up` again"
+    )
+
+
+def _adopt(s: Session, props: dict[str, Any], repo: lakefs_sdk.Repository) -> lakefs_sdk.Repository:
     """Take over an existing repository only if it is the one we would have created."""
     name = props["name"]
     where = s.where("adopting existing repository", name).describe()
-    if repo is None:  # 409 on create but no repository by that name: namespace clash or a race
-        raise errors.LakeFSConflictError(f"{where} failed: creation conflicted but it does not exist; retry")
     for key, actual in (("storageNamespace", repo.storage_namespace), ("defaultBranch", repo.default_branch)):
         if props[key] != actual:
+            name_setting = setting_name(props, "name")
+            other = f"set `{name_setting}` to" if name_setting else "choose"
             raise errors.LakeFSConflictError(
-                f"{where} refused: it exists with {key} '{actual}', not '{props[key]}'. Use that "
-                f"{key} in the stack config, or choose another repository name"
+                f"{where} refused: it exists with {key} '{actual}', not '{props[key]}'. To adopt it, "
+                f"set {_setting(props, key, f'the Repository input {key}')} to '{actual}'; otherwise "
+                f"{other} a repository name that does not exist yet"
             )
     pulumi.log.info(f"adopted existing lakeFS repository '{name}' ({repo.storage_namespace})")
     return repo
+
+
+def _setting(props: dict[str, Any], key: str, fallback: str) -> str:
+    """The stack setting `key` comes from, in backticks, or `fallback` when the resource was not told."""
+    name = setting_name(props, key)
+    return f"`{name}`" if name else fallback
 
 
 def _immutable_changes(olds: dict[str, Any], news: dict[str, Any]) -> list[str]:
@@ -174,10 +222,16 @@ def _immutable_changes(olds: dict[str, Any], news: dict[str, Any]) -> list[str]:
 
 
 def _immutable_reason(key: str, olds: dict[str, Any], news: dict[str, Any]) -> str:
-    return (
+    reason = (
         f"{key} of lakeFS repository '{olds.get('name')}' cannot change ('{olds.get(key)}' -> "
         f"'{news.get(key)}'): lakeFS cannot rename or move a repository, and replacing it would delete "
-        "it with its history. Keep the old value; to really move, declare a new Repository resource "
+        "it with its history."
+    )
+    setting = setting_name(news, key)
+    if setting:
+        return f"{reason} Set `{setting}` back to '{olds.get(key)}'"
+    return (
+        f"{reason} Keep the old value; to really move, declare a new Repository resource "
         "(new Pulumi name), migrate the data, then remove the old one (with forceDestroy)"
     )
 
@@ -201,6 +255,7 @@ class Repository(LakeFSResource, module="lakefs", name="Repository"):
             "storage_namespace": args.storage_namespace,
             "default_branch": args.default_branch,
             "force_destroy": args.force_destroy,
+            "setting_names": dict(args.setting_names) if args.setting_names else None,
             "creation_date": None,
         }
         super().__init__(RepositoryProvider(), name, props, opts)

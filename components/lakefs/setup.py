@@ -20,7 +20,8 @@ then fails with how to make the endpoint reachable. Retrying the setup POST is s
 had set the server up, the retry sees it initialized and verifies our own key pair.
 
 The key pair travels only inside the `connection` property, which is a secret input and listed in
-`additional_secret_outputs`; no log line or error message contains it.
+`additional_secret_outputs`; no log line or error message contains it. `setting_names` lets the
+refusal name the stack settings the key pair comes from (e.g. `tier:lakefs.accessKeyId`).
 """
 
 from __future__ import annotations
@@ -37,7 +38,14 @@ import pulumi.dynamic as dyn
 from components.lakefs import errors
 from components.lakefs.client import ConnectionSettings, Session
 from components.lakefs.connection import LakeFSConnection, LakeFSResource
-from components.lakefs.provider import LakeFSProvider, Rule, changed_keys, is_str
+from components.lakefs.provider import (
+    LakeFSProvider,
+    Rule,
+    changed_keys,
+    is_str,
+    setting_name,
+    setting_names_ok,
+)
 
 T = TypeVar("T")
 
@@ -61,6 +69,8 @@ class LakeFSSetupArgs:
         admin_username: Id of the admin user that setup creates.
         wait_seconds: How long to keep retrying while the endpoint does not answer.
         timeout_seconds: Timeout of one HTTP call.
+        setting_names: Stack settings that take an existing lakeFS's key pair, by input name
+            ("accessKeyId", "secretAccessKey"); the refusal of a rejected pair names them.
     """
 
     endpoint: pulumi.Input[str]
@@ -69,6 +79,7 @@ class LakeFSSetupArgs:
     admin_username: pulumi.Input[str] = "admin"
     wait_seconds: pulumi.Input[float] = DEFAULT_WAIT_SECONDS
     timeout_seconds: float = 10.0
+    setting_names: Mapping[str, str] | None = None
 
 
 class LakeFSSetupProvider(LakeFSProvider):
@@ -77,6 +88,7 @@ class LakeFSSetupProvider(LakeFSProvider):
     rules: ClassVar[tuple[Rule, ...]] = (
         ("adminUsername", is_str, "must be a non-empty user id"),
         ("waitSeconds", _wait_ok, "must be a number of seconds >= 0"),
+        ("settingNames", setting_names_ok, "must map input names to stack setting names"),
     )
     defaults: ClassVar[Mapping[str, Any]] = {"adminUsername": "admin", "waitSeconds": DEFAULT_WAIT_SECONDS}
 
@@ -96,7 +108,7 @@ class LakeFSSetupProvider(LakeFSProvider):
 
         def verify(s: Session) -> str | None:
             if _initialized(s):
-                return _verify(s, adopted=True)
+                return _verify(s, props, adopted=True)
             return None
 
         user = _until_answered(settings, _wait(props), verify)
@@ -130,7 +142,7 @@ def _ensure(props: Mapping[str, Any]) -> dict[str, Any]:
 
     def attempt(s: Session) -> tuple[str, bool]:
         adopted = _initialized(s) or not _setup(s, username)
-        return _verify(s, adopted), adopted
+        return _verify(s, props, adopted), adopted
 
     user, adopted = _until_answered(settings, _wait(props), attempt)
     if adopted and user != username:
@@ -160,7 +172,7 @@ def _setup(s: Session, username: str) -> bool:
     return True
 
 
-def _verify(s: Session, adopted: bool) -> str:
+def _verify(s: Session, props: Mapping[str, Any], adopted: bool) -> str:
     """The user id our key pair logs in as; an actionable error when lakeFS rejects the pair."""
     try:
         current = s.call(s.where("verifying the admin key"), s.auth.get_current_user, idempotent=True)
@@ -171,11 +183,23 @@ def _verify(s: Session, adopted: bool) -> str:
             f"lakeFS at {s.settings.display_endpoint} is already set up with other credentials: it "
             "rejects (HTTP 401) the admin key pair this stack holds, and setup is never repeated. "
             "Either put that lakeFS's existing admin access key id and secret access key into this "
-            "stack's config as secrets (in place of the generated pair), or, if its data is "
+            f"stack's config as secrets{_how_to_set_key_pair(props)}, or, if its data is "
             "disposable, reset its database (drop the lakeFS Postgres database, or delete its local "
             "metadata volume) and run `pulumi up` again"
         ) from None
     return str(current.user.id)
+
+
+def _how_to_set_key_pair(props: Mapping[str, Any]) -> str:
+    """The commands that set the key pair, when the resource knows its settings; else a general hint."""
+    names = [setting_name(props, key) for key in ("accessKeyId", "secretAccessKey")]
+    if not all(names):
+        return " (in place of the generated pair)"
+    commands = " and ".join(
+        f"`pulumi config set --secret{' --path' if '.' in str(name) else ''} {name} <{label}>`"
+        for name, label in zip(names, ("access key id", "secret access key"), strict=True)
+    )
+    return f" (in place of the generated pair): {commands}"
 
 
 def _until_answered(
@@ -235,6 +259,7 @@ class LakeFSSetup(LakeFSResource, module="lakefs", name="Setup"):
             "connection": connection.to_props(),
             "admin_username": args.admin_username,
             "wait_seconds": args.wait_seconds,
+            "setting_names": dict(args.setting_names) if args.setting_names else None,
             "user_id": None,
             "adopted": None,
         }

@@ -103,7 +103,8 @@ class Sandbox(pulumi.ComponentResource):
 
     def _create_data_branch(self, name: str) -> Branch:
         # Zero-copy: a lakeFS branch is a pointer to a commit, whatever the data's size. Destroy goes
-        # through the provider's safe delete (refuses uncommitted changes, archives the head).
+        # through the provider's safe delete (refuses uncommitted changes, archives the head). Create
+        # refuses a tier whose default branch is unprotected: this sandbox holds the tier's admin key.
         config = self._settings.config
         return Branch(
             f"{name}-data",
@@ -114,6 +115,8 @@ class Sandbox(pulumi.ComponentResource):
                 source_ref=self.source_ref,
                 discard_uncommitted=config.discard_uncommitted,
                 archive=config.archive,
+                require_protected_default=True,
+                tier_stack=self.tier.stack,
             ),
             # The lease's branch guard runs first: a foreign checkout must not touch the data.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.lease]),

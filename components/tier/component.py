@@ -5,6 +5,12 @@ Declares, in the tier namespace and through one explicit Kubernetes provider: th
 and protection of its default branch), the Hive metastore and the Dagster host running the
 production code location. Stacks with ``tier:promoteFrom`` are gated: the provider only exists once
 every requested version is known to run on the source stack.
+
+lakeFS's admin key pair is generated, unless ``tier:lakefs`` gives the pair of a lakeFS that is
+already set up; the repository's storage namespace is in the tier's object store unless
+``tier:lakefs.storageNamespace`` names an existing repository's. The lakeFS part of the output
+contract resolves only once lakeFS accepted the key pair, the repository exists and its default
+branch is protected, so a tier whose ``pulumi up`` failed there publishes none of it.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import pulumi_random as random
 
 from components.cluster import kubernetes_provider
 from components.config import Platform, TierStackConfig
+from components.config.tier import LAKEFS_SETTINGS
 from components.k8s import pod_security_admission_labels
 from components.k8s.labels import standard_labels
 from components.lakefs import (
@@ -61,6 +68,8 @@ class Tier(pulumi.ComponentResource):
     """URL pods use to reach lakeFS."""
     metastore_uri: pulumi.Output[str]
     """Thrift URI of the Hive metastore."""
+    lakefs_contract: dict[str, pulumi.Input[str]]
+    """The lakeFS outputs sandboxes need: repository, default branch and the admin key pair."""
 
     def __init__(self, name: str, args: TierArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("pipeline-sandbox:tier:Tier", name, None, opts)
@@ -141,23 +150,7 @@ class Tier(pulumi.ComponentResource):
                 data.postgres_sslmode,
             )
         )
-        self._admin_key_id = random.RandomString(
-            f"{name}-lakefs-admin-key-id",
-            length=16,
-            upper=True,
-            lower=False,
-            numeric=True,
-            special=False,
-            opts=pulumi.ResourceOptions(parent=self, protect=self._config.protect),
-        )
-        self._admin_secret = random.RandomPassword(
-            f"{name}-lakefs-admin-secret",
-            length=40,
-            special=False,
-            opts=pulumi.ResourceOptions(parent=self, protect=self._config.protect),
-        )
-        self.lakefs_access_key_id = _secret(pulumi.Output.concat("AKIA", self._admin_key_id.result))
-        self.lakefs_secret_access_key = _secret(self._admin_secret.result)
+        self.lakefs_access_key_id, self.lakefs_secret_access_key = self._admin_key_pair(name)
         return LakeFSServer(
             f"{name}-lakefs",
             LakeFSServerArgs(
@@ -173,22 +166,51 @@ class Tier(pulumi.ComponentResource):
             opts=opts,
         )
 
+    def _admin_key_pair(self, name: str) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
+        """``tier:lakefs``'s key pair of an existing lakeFS (secret config), else a generated one."""
+        settings = self._config.lakefs
+        if settings.access_key_id is not None and settings.secret_access_key is not None:
+            return _secret(settings.access_key_id), _secret(settings.secret_access_key)
+        key_id = random.RandomString(
+            f"{name}-lakefs-admin-key-id",
+            length=16,
+            upper=True,
+            lower=False,
+            numeric=True,
+            special=False,
+            opts=pulumi.ResourceOptions(parent=self, protect=self._config.protect),
+        )
+        secret = random.RandomPassword(
+            f"{name}-lakefs-admin-secret",
+            length=40,
+            special=False,
+            opts=pulumi.ResourceOptions(parent=self, protect=self._config.protect),
+        )
+        return _secret(pulumi.Output.concat("AKIA", key_id.result)), _secret(secret.result)
+
     def _create_lakefs_repository(self, name: str) -> None:
         settings = self._config.lakefs
+        self.lakefs_contract = {
+            "lakefsRepository": settings.repository,
+            "lakefsDefaultBranch": settings.default_branch,
+            "lakefsAccessKeyId": self.lakefs_access_key_id,
+            "lakefsSecretAccessKey": self.lakefs_secret_access_key,
+        }
         if self._config.kubernetes.render_to:
             # Rendering manifests for GitOps: there is no server to set up or create a repository on.
             pulumi.log.info(
                 "renderTo is set: lakeFS setup and the repository are left to the first real deploy", self
             )
             return
-        # First-run setup with the generated admin key pair (an already set-up server is verified,
-        # never reset); everything else talks to lakeFS through its connection, so it waits for it.
+        # First-run setup with the admin key pair (an already set-up server is verified, never
+        # reset); everything else talks to lakeFS through its connection, so it waits for it.
         setup = LakeFSSetup(
             f"{name}-lakefs-setup",
             LakeFSSetupArgs(
                 endpoint=settings.endpoint,
                 access_key_id=self.lakefs_access_key_id,
                 secret_access_key=self.lakefs_secret_access_key,
+                setting_names=LAKEFS_SETTINGS,
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.lakefs]),
         )
@@ -198,19 +220,29 @@ class Tier(pulumi.ComponentResource):
             RepositoryArgs(
                 connection=connection,
                 name=settings.repository,
-                storage_namespace=self._storage_namespace,
+                storage_namespace=settings.storage_namespace or self._storage_namespace,
                 default_branch=settings.default_branch,
+                setting_names=LAKEFS_SETTINGS,
             ),
             opts=pulumi.ResourceOptions(parent=self, protect=self._config.protect),
         )
-        # Only merges reach production data: sandboxes write to their own branches.
-        BranchProtection(
+        # Only merges reach production data: sandboxes write to their own branches. Protected like
+        # the repository, so a partial destroy of prod cannot lift it before failing at the repository.
+        protection = BranchProtection(
             f"{name}-lakefs-protection",
             BranchProtectionArgs(
                 connection=connection, repository=settings.repository, patterns=[settings.default_branch]
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[repository]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[repository], protect=self._config.protect),
         )
+        # Published only once each step succeeded: sandboxes must not get a rejected key pair or
+        # an unprotected repository from a tier whose `pulumi up` failed.
+        self.lakefs_contract = {
+            "lakefsRepository": repository.name,
+            "lakefsDefaultBranch": protection.patterns.apply(lambda _: settings.default_branch),
+            "lakefsAccessKeyId": _secret(connection.access_key_id),
+            "lakefsSecretAccessKey": _secret(connection.secret_access_key),
+        }
 
     def _create_dagster(self, name: str, data: DataPlane, opts: pulumi.ResourceOptions) -> DagsterHost:
         dagster_db = data.databases["dagster"]
@@ -248,10 +280,7 @@ class Tier(pulumi.ComponentResource):
             "versions": self.versions,
             "lakefsEndpoint": config.lakefs.endpoint,
             "lakefsInternalEndpoint": self.lakefs_internal_endpoint,
-            "lakefsRepository": config.lakefs.repository,
-            "lakefsDefaultBranch": config.lakefs.default_branch,
-            "lakefsAccessKeyId": self.lakefs_access_key_id,
-            "lakefsSecretAccessKey": self.lakefs_secret_access_key,
+            **self.lakefs_contract,
             "metastoreUri": self.metastore_uri,
             "codeImageRepository": config.dagster.code_image_repository,
             "codeModule": config.dagster.module,

@@ -11,6 +11,8 @@ import pytest
 from components.lakefs import errors
 from components.lakefs.branch import BranchProvider, archive_tag_id
 from tests.lakefs.conftest import LakeFSTarget
+from tests.lakefs_fake import FakeLakeFSServer
+from tests.secrecy import SecretText, assert_not_shown
 
 pytestmark = pytest.mark.lakefs
 
@@ -245,3 +247,75 @@ def test_check_accepts_values_unknown_during_preview() -> None:
 
     props = {"connection": rpc.UNKNOWN, "repository": rpc.UNKNOWN, "branch": "sbx", "sourceRef": rpc.UNKNOWN}
     assert BranchProvider().check({}, props).failures == []
+
+
+# -- the tier's protection, checked before a sandbox branch is created -----------------------------
+
+TIER = "organization/pipeline-sandbox/prod"
+
+
+def test_create_refuses_a_repository_whose_default_branch_is_unprotected(lakefs: LakeFSTarget) -> None:
+    repo = lakefs.new_repo()
+    lakefs.set_rules(repo, ["release-*"])
+
+    with pytest.raises(errors.UnprotectedDefaultBranchError) as failure:
+        _create(lakefs, repo, "sbx", requireProtectedDefault=True, tierStack=TIER)
+
+    message = str(failure.value)
+    assert (
+        f"refusing to create sandbox branch 'sbx' in repository '{repo}' at lakeFS {lakefs.endpoint}"
+        in message
+    )
+    assert "default branch 'main' is not protected (its protection rules: 'release-*')" in message
+    assert f"Tier stack '{TIER}' protects it: run `pulumi up --stack {TIER}`" in message
+    assert lakefs.head(repo, "sbx") is None
+
+
+def test_without_a_tier_stack_the_refusal_says_how_to_protect_it(lakefs: LakeFSTarget) -> None:
+    repo = lakefs.new_repo()
+    with pytest.raises(
+        errors.UnprotectedDefaultBranchError, match=r"rules: none\).*lakectl branch-protect add"
+    ):
+        _create(lakefs, repo, "sbx", requireProtectedDefault=True)
+
+
+@pytest.mark.parametrize("pattern", ["main", "ma*", "m?in"])
+def test_create_on_a_protected_default_branch_goes_ahead(lakefs: LakeFSTarget, pattern: str) -> None:
+    repo = lakefs.new_repo()
+    lakefs.set_rules(repo, ["release-*", pattern])
+
+    result = _create(lakefs, repo, "sbx", requireProtectedDefault=True, tierStack=TIER)
+
+    assert lakefs.head(repo, "sbx") == result.outs["sourceCommit"] == lakefs.head(repo, "main")
+
+
+@pytest.mark.fault_injection
+def test_the_protection_check_only_reads(lakefs: LakeFSTarget, fake: FakeLakeFSServer) -> None:
+    repo = lakefs.new_repo()
+    fake.faults.clear()
+    with pytest.raises(errors.UnprotectedDefaultBranchError):
+        _create(lakefs, repo, "sbx", requireProtectedDefault=True, tierStack=TIER)
+    assert {method for method, _ in fake.faults.requests} == {"GET"}
+
+
+def test_rejected_credentials_name_the_tier_stack_and_its_outputs(lakefs: LakeFSTarget) -> None:
+    repo = lakefs.new_repo()
+    lakefs.set_rules(repo, ["main"])
+    created = _create(lakefs, repo, "sbx", requireProtectedDefault=True, tierStack=TIER)
+    rejected = lakefs.connection(secretAccessKey=SecretText("wrong-Secret-Value-42"))
+
+    failures = []
+    for attempt in (
+        lambda: BranchProvider().create({**created.outs, "connection": rejected, "branch": "sbx2"}),
+        lambda: BranchProvider().delete(created.id, {**created.outs, "connection": rejected}),
+    ):
+        with pytest.raises(errors.LakeFSAuthenticationError) as failure:
+            attempt()
+        failures.append(str(failure.value))
+
+    for message in failures:
+        assert f"HTTP 401: lakeFS rejected the credentials; this key pair is tier stack '{TIER}''s" in message
+        assert "outputs lakefsAccessKeyId and lakefsSecretAccessKey" in message
+        assert f"`pulumi up --stack {TIER}` succeeded" in message
+        assert_not_shown(message, lakefs.secret_access_key, "wrong-Secret-Value-42", where="the 401 message")
+    assert lakefs.head(repo, "sbx") is not None

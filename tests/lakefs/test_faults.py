@@ -77,10 +77,13 @@ def test_delete_is_retried_on_5xx(lakefs: LakeFSTarget, fake: FakeLakeFSServer) 
 
 def test_slow_answer_times_out_and_is_retried(lakefs: LakeFSTarget, fake: FakeLakeFSServer) -> None:
     repo = lakefs.new_repo()
-    fake.faults.slow(1, seconds=0.6, method="GET")
-    props = {**_main(lakefs, repo), "connection": lakefs.connection(timeoutSeconds=0.2)}
+    # A timeout with room to spare for the retry's normal answer on a loaded machine (0.2 s once
+    # failed under load), and a slow answer well past it.
+    fake.faults.slow(1, seconds=3.0, method="GET")
+    props = {**_main(lakefs, repo), "connection": lakefs.connection(timeoutSeconds=1.0)}
 
     assert BranchProvider().read(f"{repo}/main", props).id == f"{repo}/main"
+    assert _requests(fake, "GET", "/branches/main") == 2
 
 
 def test_slow_answers_every_time_are_reported_as_timeouts(

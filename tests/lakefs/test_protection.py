@@ -1,4 +1,7 @@
-"""Contract of `BranchProtectionProvider`: our patterns only, ETag/If-Match, drift."""
+"""Contract of `BranchProtectionProvider`: our patterns only, ETag/If-Match, drift.
+
+lakeFS returns the rules in no fixed order, so every comparison here is order-free.
+"""
 
 from __future__ import annotations
 
@@ -16,14 +19,20 @@ pytestmark = pytest.mark.lakefs
 
 
 def _rules(lakefs: LakeFSTarget, repo: str) -> list[str]:
+    """The repository's rule patterns, sorted (lakeFS answers them in no fixed order)."""
     with lakefs.session() as s:
-        return [rule.pattern for rule in s.repositories.get_branch_protection_rules(repo)]
+        return sorted(rule.pattern for rule in s.repositories.get_branch_protection_rules(repo))
+
+
+def _etag(lakefs: LakeFSTarget, repo: str) -> str:
+    with lakefs.session() as s:
+        return (s.repositories.get_branch_protection_rules_with_http_info(repo).headers or {}).get(
+            "ETag"
+        ) or ""
 
 
 def _set_foreign(lakefs: LakeFSTarget, repo: str, patterns: list[str]) -> None:
-    with lakefs.session() as s:
-        rules = [lakefs_sdk.BranchProtectionRule(pattern=p) for p in patterns]
-        s.repositories.set_branch_protection_rules(repo, rules)
+    lakefs.set_rules(repo, patterns)
 
 
 def _writer(fake: FakeLakeFSServer, repo: str, pattern: str) -> Callable[[], None]:
@@ -37,7 +46,7 @@ def test_create_adds_our_patterns_and_keeps_foreign_ones(lakefs: LakeFSTarget) -
 
     BranchProtectionProvider().create(lakefs.props(repository=repo, patterns=["main", "ops-*"]))
 
-    assert _rules(lakefs, repo) == ["ops-*", "main"]
+    assert _rules(lakefs, repo) == ["main", "ops-*"]
 
 
 def test_update_removes_dropped_patterns_only(lakefs: LakeFSTarget) -> None:
@@ -60,9 +69,19 @@ def test_delete_removes_ours_and_tolerates_a_missing_repository(lakefs: LakeFSTa
     provider.delete(created.id, created.outs or {})
     assert _rules(lakefs, repo) == ["ops-*"]
 
-    with lakefs.session() as s:
-        s.repositories.delete_repository(repo)
+    lakefs.delete_repo(repo, wait_until_gone=True)
     provider.delete(created.id, created.outs or {})
+
+
+def test_read_reports_the_rules_gone_with_a_repository_deleted_moments_ago(lakefs: LakeFSTarget) -> None:
+    repo = lakefs.new_repo()
+    provider = BranchProtectionProvider()
+    created = provider.create(lakefs.props(repository=repo, patterns=["main"]))
+    lakefs.delete_repo(repo)  # lakeFS still answers the repository and its rules from its cache
+
+    read = provider.read(created.id, created.outs or {})
+
+    assert read.id is None and read.outs == {}
 
 
 def test_read_reports_patterns_removed_out_of_band(lakefs: LakeFSTarget) -> None:
@@ -80,31 +99,77 @@ def test_read_reports_patterns_removed_out_of_band(lakefs: LakeFSTarget) -> None
 
 def test_stale_etag_gets_412(lakefs: LakeFSTarget) -> None:
     repo = lakefs.new_repo()
-    with lakefs.session() as s:
-        etag = (s.repositories.get_branch_protection_rules_with_http_info(repo).headers or {})["ETag"]
+    _set_foreign(lakefs, repo, ["release-*"])
+    etag = _etag(lakefs, repo)
     _set_foreign(lakefs, repo, ["ops-*"])
     with lakefs.session() as s, pytest.raises(lakefs_sdk.ApiException) as failure:
         rules = [lakefs_sdk.BranchProtectionRule(pattern="main")]
         s.repositories.set_branch_protection_rules(repo, rules, if_match=etag)
     assert failure.value.status == 412
+    assert _rules(lakefs, repo) == ["ops-*"]
+
+
+def test_no_rules_means_an_empty_etag_and_no_conditional_write(lakefs: LakeFSTarget) -> None:
+    # Why the first rule cannot be written conditionally: nothing to match, and "" is refused.
+    repo = lakefs.new_repo()
+    assert _etag(lakefs, repo) == ""
+    rules = [lakefs_sdk.BranchProtectionRule(pattern="main")]
+    with lakefs.session() as s, pytest.raises(lakefs_sdk.ApiException) as failure:
+        s.repositories.set_branch_protection_rules(repo, rules, _headers={"If-Match": ""})
+    assert failure.value.status == 400
+    assert _rules(lakefs, repo) == []
 
 
 @pytest.mark.fault_injection
 def test_concurrent_change_is_merged_not_clobbered(lakefs: LakeFSTarget, fake: FakeLakeFSServer) -> None:
     repo = lakefs.new_repo()
-    # Someone else adds a rule between our GET and our PUT: lakeFS answers 412, we re-read and merge.
+    _set_foreign(lakefs, repo, ["release-*"])
+    fake.faults.clear()
+    # Someone else replaces the rules between our GET and our PUT: lakeFS answers 412, we re-read and merge.
     fake.faults.before("PUT", _writer(fake, repo, "ops-*"))
 
     BranchProtectionProvider().create(lakefs.props(repository=repo, patterns=["main"]))
 
-    assert _rules(lakefs, repo) == ["ops-*", "main"]
+    assert _rules(lakefs, repo) == ["main", "ops-*"]
     puts = [r for r in fake.faults.requests if r[0] == "PUT"]
     assert len(puts) == 2
 
 
 @pytest.mark.fault_injection
+def test_the_unconditional_first_write_is_read_back_and_merged(
+    lakefs: LakeFSTarget, fake: FakeLakeFSServer
+) -> None:
+    repo = lakefs.new_repo()
+    # No rules: our first write cannot be conditional. A concurrent writer that also saw no rules
+    # replaces them right after our write (before our read-back), which drops our rule.
+    fake.faults.before("PUT", lambda: fake.faults.before("GET", _writer(fake, repo, "ops-*")))
+
+    BranchProtectionProvider().create(lakefs.props(repository=repo, patterns=["main"]))
+
+    assert _rules(lakefs, repo) == ["main", "ops-*"]
+    assert [r for r in fake.faults.requests if r[0] == "PUT"] == [
+        ("PUT", f"/api/v1/repositories/{repo}/settings/branch_protection")
+    ] * 2
+
+
+@pytest.mark.fault_injection
+def test_rules_answered_without_an_etag_are_not_overwritten(
+    lakefs: LakeFSTarget, fake: FakeLakeFSServer
+) -> None:
+    repo = lakefs.new_repo()
+    _set_foreign(lakefs, repo, ["ops-*"])
+    fake.faults.strip_etag(1)  # e.g. a proxy that drops the header
+
+    with pytest.raises(errors.LakeFSError, match=r"1 rule\(s\) without an ETag.*strips the ETag header"):
+        BranchProtectionProvider().create(lakefs.props(repository=repo, patterns=["main"]))
+
+    assert _rules(lakefs, repo) == ["ops-*"]
+
+
+@pytest.mark.fault_injection
 def test_endless_concurrent_changes_fail_clearly(lakefs: LakeFSTarget, fake: FakeLakeFSServer) -> None:
     repo = lakefs.new_repo()
+    _set_foreign(lakefs, repo, ["release-*"])
     for i in range(5):
         fake.faults.before("PUT", _writer(fake, repo, f"x{i}"))
 

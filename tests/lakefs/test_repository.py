@@ -7,8 +7,10 @@ from typing import Any
 import pytest
 
 from components.lakefs import errors
+from components.lakefs.client import ConnectionSettings, Session
 from components.lakefs.repository import RepositoryProvider
 from tests.lakefs.conftest import LakeFSTarget
+from tests.lakefs_fake import FakeLakeFSServer
 
 pytestmark = pytest.mark.lakefs
 
@@ -118,3 +120,97 @@ def test_delete_leaves_the_repository_unless_force_destroy(lakefs: LakeFSTarget,
     provider.delete(created.id, {**created.outs, "forceDestroy": True})
     assert provider.read(created.id, created.outs).id is None
     provider.delete(created.id, {**created.outs, "forceDestroy": True})  # already gone: fine
+
+
+def _warm_cache(lakefs: LakeFSTarget, repo: str) -> None:
+    """Read the repository, so that a real lakeFS has it in its repository cache when it is deleted."""
+    with lakefs.session() as s:
+        s.repositories.get_repository(repo)
+
+
+def test_a_repository_deleted_moments_ago_is_not_adopted(lakefs: LakeFSTarget, capsys: Any) -> None:
+    repo = lakefs.new_repo()
+    _warm_cache(lakefs, repo)
+    lakefs.delete_repo(repo)  # lakeFS keeps answering for it a few seconds more
+    namespace = lakefs.namespace(f"{repo}-again")
+    props = {**_inputs(lakefs, repo), "storageNamespace": namespace}
+
+    created = RepositoryProvider().create(props)
+
+    assert (created.outs or {})["storageNamespace"] == namespace
+    assert lakefs.head(repo, "main") is not None  # a real repository, not the cached ghost
+    assert "adopted" not in capsys.readouterr().err
+
+
+def test_a_storage_namespace_is_never_reused(lakefs: LakeFSTarget) -> None:
+    # A tier destroyed (repository deleted with forceDestroy) and deployed again at the same place.
+    repo = lakefs.new_repo()
+    _warm_cache(lakefs, repo)
+    lakefs.delete_repo(repo)
+    namespace = lakefs.namespace(repo)
+
+    with pytest.raises(errors.StorageNamespaceInUseError) as failure:
+        RepositoryProvider().create(_inputs(lakefs, repo))
+
+    message = str(failure.value)
+    assert f"creating repository '{repo}' at lakeFS {lakefs.endpoint} failed" in message
+    assert f"its storage namespace '{namespace}' already holds lakeFS data" in message
+    assert "never accepts a storage namespace twice" in message
+    assert "set the Repository's storage_namespace to a location that holds no lakeFS data" in message
+    assert f"(e.g. '{namespace}-2')" in message
+    assert lakefs.head(repo, "main") is None
+
+
+def test_refusals_name_the_stack_settings_the_inputs_come_from(lakefs: LakeFSTarget) -> None:
+    settings = {
+        "name": "tier:lakefs.repository",
+        "storageNamespace": "tier:lakefs.storageNamespace",
+        "defaultBranch": "tier:lakefs.defaultBranch",
+    }
+    repo = lakefs.new_repo()
+    inputs = {**_inputs(lakefs, repo, settingNames=settings), "storageNamespace": lakefs.namespace("other")}
+
+    with pytest.raises(errors.LakeFSConflictError) as failure:
+        RepositoryProvider().create(inputs)
+
+    message = str(failure.value)
+    assert f"set `tier:lakefs.storageNamespace` to '{lakefs.namespace(repo)}'" in message
+    assert "otherwise set `tier:lakefs.repository` to a repository name that does not exist yet" in message
+    olds = {**inputs, "storageNamespace": lakefs.namespace(repo)}
+    (failure_,) = RepositoryProvider().check(olds, inputs).failures
+    assert failure_.reason.endswith(f"Set `tier:lakefs.storageNamespace` back to '{lakefs.namespace(repo)}'")
+
+
+def test_check_rejects_malformed_setting_names() -> None:
+    props = {
+        "connection": {"endpoint": "http://lakefs:8000", "accessKeyId": "a", "secretAccessKey": "s"},
+        "name": "lake",
+        "storageNamespace": "s3://bucket/lake",
+        "settingNames": {"storageNamespace": ""},
+    }
+    assert [f.property for f in RepositoryProvider().check({}, props).failures] == ["settingNames"]
+
+
+@pytest.mark.fault_injection
+def test_a_repository_lakefs_never_forgets_fails_with_what_to_do(
+    lakefs: LakeFSTarget, fake: FakeLakeFSServer
+) -> None:
+    repo = lakefs.new_repo()
+    fake.state.delete_lag_seconds = 3600.0  # e.g. a bare repository awaiting refs-restore
+    lakefs.delete_repo(repo)
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    settings = ConnectionSettings.from_props({"connection": lakefs.connection()})
+    with (
+        Session(settings, sleep=sleep, clock=lambda: now[0]) as s,
+        pytest.raises(errors.LakeFSConflictError) as failure,
+    ):
+        s.wait_until_forgotten(repo, timeout_seconds=5.0)
+
+    message = str(failure.value)
+    assert f"after 5s lakeFS still answers for repository '{repo}'" in message
+    assert "default branch 'main' does not exist" in message and "refs-restore" in message
+    assert now[0] == pytest.approx(5.0)

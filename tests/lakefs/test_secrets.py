@@ -22,10 +22,11 @@ from components.lakefs import (
 )
 from components.lakefs.client import ConnectionSettings
 from tests.lakefs.conftest import LakeFSTarget
+from tests.secrecy import SecretText, assert_not_shown
 
 pytestmark = pytest.mark.lakefs
 
-WRONG_SECRET = "wrong-Secret-Value-42"
+WRONG_SECRET = SecretText("wrong-Secret-Value-42")
 
 
 def _everything(exc: BaseException) -> str:
@@ -45,7 +46,7 @@ def test_wrong_credentials_error_hides_the_secret(lakefs: LakeFSTarget, caplog: 
 
     text = _everything(failure.value) + caplog.text + "".join(capsys.readouterr())
     assert "HTTP 401" in text
-    assert WRONG_SECRET not in text and lakefs.secret_access_key not in text
+    assert_not_shown(text, WRONG_SECRET, lakefs.secret_access_key)
 
 
 def test_unreachable_error_hides_the_secret(lakefs: LakeFSTarget, caplog: Any, capsys: Any) -> None:
@@ -61,7 +62,7 @@ def test_unreachable_error_hides_the_secret(lakefs: LakeFSTarget, caplog: Any, c
 
     text = _everything(failure.value) + caplog.text + "".join(capsys.readouterr())
     assert f"http://127.0.0.1:{port}" in text
-    assert WRONG_SECRET not in text and lakefs.secret_access_key not in text
+    assert_not_shown(text, WRONG_SECRET, lakefs.secret_access_key)
 
 
 def test_a_whole_lifecycle_logs_no_secret(lakefs: LakeFSTarget, caplog: Any, capsys: Any) -> None:
@@ -75,12 +76,12 @@ def test_a_whole_lifecycle_logs_no_secret(lakefs: LakeFSTarget, caplog: Any, cap
 
     text = _everything(failure.value) + caplog.text + "".join(capsys.readouterr())
     assert "archived lakeFS branch 'sbx'" in text
-    assert lakefs.secret_access_key not in text
+    assert_not_shown(text, lakefs.secret_access_key)
 
 
 def test_settings_repr_hides_the_secret() -> None:
     settings = ConnectionSettings("http://lakefs:8000", "AKIA", WRONG_SECRET)
-    assert WRONG_SECRET not in repr(settings)
+    assert_not_shown(repr(settings), WRONG_SECRET)
 
 
 @pytest.mark.parametrize(
@@ -97,3 +98,18 @@ def test_providers_survive_pickle_and_dill(provider: Any, lakefs: LakeFSTarget) 
     # The restored provider still reaches lakeFS: reading a missing object reports it gone.
     missing = lakefs.props(name="no-such-repo", repository="no-such-repo", branch="b", tag="t", patterns=[])
     assert restored.read("no-such-repo/b", missing).id is None
+
+
+def test_a_failing_assertion_on_provider_outputs_shows_no_secret(lakefs: LakeFSTarget) -> None:
+    # pytest prints every value of a failing assertion; a provider's outputs carry the connection.
+    repo = lakefs.new_repo()
+    created = BranchProvider().create(lakefs.props(repository=repo, branch="sbx", sourceRef="main"))
+
+    with pytest.raises(AssertionError) as failed:
+        assert (created.outs or {})["connection"] == {}, "deliberately failing"
+    with pytest.raises(AssertionError) as failed_on_a_helper:
+        assert lakefs.head(repo, "sbx") is None, "deliberately failing"
+
+    shown = str(failed.value) + str(failed_on_a_helper.value)
+    assert "secretAccessKey" in shown and "LakeFSTarget(" in shown  # pytest did print both
+    assert_not_shown(shown + repr(lakefs), lakefs.secret_access_key, where="pytest's assertion output")

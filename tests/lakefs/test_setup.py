@@ -26,12 +26,13 @@ from components.lakefs.client import ConnectionSettings
 from components.lakefs.setup import MAX_BACKOFF_SECONDS, LakeFSSetupProvider, _until_answered
 from tests.lakefs.conftest import LakeFSTarget
 from tests.lakefs_fake import FakeLakeFSServer
+from tests.secrecy import SecretText, assert_not_shown
 
 pytestmark = pytest.mark.lakefs
 
 NEW_KEY_ID = "AKIAGENERATEDBYTIER"
-NEW_SECRET = "generated-Secret/by+pulumi-random-42"
-WRONG_SECRET = "wrong-Secret-Value-42"
+NEW_SECRET = SecretText("generated-Secret/by+pulumi-random-42")
+WRONG_SECRET = SecretText("wrong-Secret-Value-42")
 
 
 def _props(endpoint: str, key_id: str, secret: str, wait: float = 2.0, **extra: Any) -> dict[str, Any]:
@@ -89,7 +90,19 @@ def test_already_set_up_with_other_credentials_is_refused(
     assert f"lakeFS at {lakefs.endpoint} is already set up with other credentials" in message
     assert "into this stack's config as secrets" in message and "reset its database" in message
     text = _everything(failure.value, caplog, capsys)
-    assert WRONG_SECRET not in text and lakefs.secret_access_key not in text
+    assert_not_shown(text, WRONG_SECRET, lakefs.secret_access_key)
+
+
+def test_the_refusal_names_the_settings_that_take_an_existing_key_pair(lakefs: LakeFSTarget) -> None:
+    settings = {"accessKeyId": "tier:lakefs.accessKeyId", "secretAccessKey": "tier:lakefs.secretAccessKey"}
+    props = _props(lakefs.endpoint, lakefs.access_key_id, WRONG_SECRET, settingNames=settings)
+
+    with pytest.raises(errors.LakeFSAuthenticationError) as failure:
+        LakeFSSetupProvider().create(props)
+
+    message = str(failure.value)
+    assert "`pulumi config set --secret --path tier:lakefs.accessKeyId <access key id>`" in message
+    assert "`pulumi config set --secret --path tier:lakefs.secretAccessKey <secret access key>`" in message
 
 
 def test_refresh_with_rejected_credentials_fails_with_the_advice(lakefs: LakeFSTarget) -> None:
@@ -211,7 +224,7 @@ def test_unreachable_endpoint_gives_up_with_how_to_reach_it(caplog: Any, capsys:
     message = str(failure.value)
     assert f"lakeFS at http://127.0.0.1:{port} did not answer within 0.3s" in message
     assert "port-forward" in message and "tier:lakefs.endpoint" in message
-    assert NEW_SECRET not in _everything(failure.value, caplog, capsys)
+    assert_not_shown(_everything(failure.value, caplog, capsys), NEW_SECRET)
 
 
 def test_the_default_wait_backs_off_to_a_cap_and_stops_at_the_deadline() -> None:
@@ -244,4 +257,4 @@ def test_a_whole_lifecycle_logs_no_secret(fresh: FakeLakeFSServer, caplog: Any, 
 
     text = _everything(None, caplog, capsys)
     assert "is set up: admin user 'admin' created" in text and "stays set up" in text
-    assert NEW_SECRET not in text
+    assert_not_shown(text, NEW_SECRET)

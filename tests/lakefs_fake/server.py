@@ -4,7 +4,8 @@ Started on 127.0.0.1, port 0, in a daemon thread. Basic auth is enforced (401 on
 everywhere but `/setup_lakefs`, which lakeFS serves unauthenticated; a server started with
 `initialized=False` answers 401 to everything else until setup has run.
 `Faults` injects failures into the next N requests: a 5xx answer, a slow answer (sleep before the
-answer, to exceed a client timeout) or a dropped connection (closed without any answer).
+answer, to exceed a client timeout), a dropped connection (closed without any answer), an action run
+first (a concurrent writer) or an answer whose ETag header is stripped (a proxy).
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ class Faults:
     """Pending fault injections; each applies to the next `count` requests (optionally one method).
 
     Kinds: `fail` (answer with a 5xx), `slow` (sleep, then answer), `drop` (close the connection
-    without an answer) and `before` (run a callback first, to simulate a concurrent writer).
+    without an answer), `before` (run a callback first, to simulate a concurrent writer) and
+    `strip_etag` (answer without the ETag header, as a proxy that drops it would).
     """
 
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -54,6 +56,9 @@ class Faults:
     def before(self, method: str, action: Callable[[], object]) -> None:
         """Run `action` (e.g. a concurrent writer's change) just before the next `method` request."""
         self._add("before", 1, method, action=action)
+
+    def strip_etag(self, count: int = 1, method: str | None = "GET") -> None:
+        self._add("strip_etag", count, method)
 
     def clear(self) -> None:
         with self.lock:
@@ -113,7 +118,7 @@ def _routes(s: FakeLakeFS) -> list[tuple[str, re.Pattern[str], Handler]]:
         ("GET", "/user", lambda r: s.current_user()),
         ("GET", "/repositories", lambda r: s.list_repositories(r.q("after"), r.q("amount", -1))),
         ("POST", "/repositories", lambda r: (201, s.create_repository(r.json))),
-        ("GET", repo, lambda r, rp: s.repo(rp).to_json()),
+        ("GET", repo, lambda r, rp: s.get_repository(rp)),
         ("DELETE", repo, lambda r, rp: _no_content(s.delete_repository, rp)),
         ("GET", repo + "/settings/branch_protection", lambda r, rp: (200, ("etag", *s.get_protection(rp)))),
         (
@@ -136,6 +141,11 @@ def _routes(s: FakeLakeFS) -> list[tuple[str, re.Pattern[str], Handler]]:
             "GET",
             repo + "/refs/" + SEG + "/objects",
             lambda r, rp, ref: (200, ("bytes", s.get_object(rp, ref, r.q("path")))),
+        ),
+        (
+            "POST",
+            branch + "/objects/copy",
+            lambda r, rp, b: (201, s.copy_object(rp, b, r.q("dest_path"), r.json)),
         ),
         ("GET", repo + "/commits/" + SEG, lambda r, rp, c: s.get_commit(rp, c)),
         (
@@ -209,6 +219,7 @@ class _Handler(BaseHTTPRequestHandler):
         fault = self.server.faults.take(method, url.path)
         if fault is not None and self._inject(fault):
             return
+        keep_etag = fault is None or fault["kind"] != "strip_etag"
         try:
             if (method, url.path) not in PUBLIC and not self._authorized():
                 raise ApiError(401, "error authenticating request")
@@ -217,12 +228,16 @@ class _Handler(BaseHTTPRequestHandler):
                 status, payload = self._dispatch(method, url.path, request)
         except ApiError as err:
             status, payload = err.status, {"message": err.message}
+        if not keep_etag and isinstance(payload, tuple) and payload[0] == "etag":
+            payload = payload[1]
         self._send(status, payload)
 
     def _inject(self, fault: dict[str, Any]) -> bool:
         """Apply a fault; True when the request is fully handled by it."""
         if fault["kind"] == "slow":
             time.sleep(fault["seconds"])
+            return False
+        if fault["kind"] == "strip_etag":
             return False
         if fault["kind"] == "before":
             with self.server.state.lock:
@@ -296,8 +311,11 @@ class FakeLakeFSServer:
         access_key_id: str = "AKIAFAKE",
         secret_access_key: str = "fake-secret",
         initialized: bool = True,
+        delete_lag_seconds: float = 1.0,
     ) -> None:
-        self.state = FakeLakeFS(access_key_id, secret_access_key, initialized)
+        self.state = FakeLakeFS(
+            access_key_id, secret_access_key, initialized, delete_lag_seconds=delete_lag_seconds
+        )
         self.faults = Faults()
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.state, self._server.faults = self.state, self.faults

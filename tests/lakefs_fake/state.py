@@ -2,6 +2,16 @@
 
 Mirrors lakeFS's behaviour as the swagger spec (v1.84.0) and the controller describe it: validation
 rules, status codes and error bodies. The HTTP layer (`server.py`) only routes to these methods.
+
+It also reproduces what a real lakeFS 1.84 was seen doing (README "Testing against a real lakeFS"):
+- a deleted repository is still answered from lakeFS's repository cache for a while
+  (`delete_lag_seconds`; 5 to 7 s on a real server): its record, creating one of the same name (409)
+  and its protection rules, while its branches, tags and commits answer 404 at once;
+- a storage namespace once used is never accepted again, even after its repository is deleted;
+- protection rules come back in no fixed order (a Go map), and never in the order they were stored,
+  so that a test relying on an order fails every time instead of now and then;
+- no rules means an empty ETag, and an empty If-Match is refused (400): with no rules, the only
+  possible write is an unconditional one.
 """
 
 from __future__ import annotations
@@ -9,12 +19,15 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import itertools
+import random
 import re
 import secrets
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
+
+from tests.secrecy import SecretText
 
 BRANCH_ID = re.compile(r"^\w[-\w]*$", re.ASCII)
 REPOSITORY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{2,62}$")
@@ -97,10 +110,25 @@ class Repo:
 
     @property
     def protection_etag(self) -> str:
+        """lakeFS's checksum of the stored rules: empty when there are none."""
+        if not self.protection:
+            return ""
         return hashlib.sha256(f"{self.id}:{self.protection_version}".encode()).hexdigest()
 
     def protected(self, branch: str) -> bool:
         return any(fnmatch.fnmatchcase(branch, pattern) for pattern in self.protection)
+
+
+def _object_stats(repo: Repo, path: str, checksum: str, size: int | None = None) -> dict[str, Any]:
+    """The `ObjectStats` of an object just written."""
+    stats = {
+        "path": path,
+        "path_type": "object",
+        "physical_address": f"{repo.storage_namespace}/data/{checksum}",
+        "checksum": checksum,
+        "mtime": int(time.time()),
+    }
+    return stats if size is None else {**stats, "size_bytes": size}
 
 
 def paginate(items: list[Any], key: str, after: str, amount: int) -> tuple[list[Any], dict[str, Any]]:
@@ -127,6 +155,8 @@ class FakeLakeFS:
         initialized: False for a server fresh from install: every authenticated call answers 401
             until `POST /setup_lakefs` creates the admin user and its key.
         admin_username: Admin user id, when `initialized`.
+        delete_lag_seconds: How long a deleted repository is still answered from the cache.
+        seed: Seed of the arbitrary order of protection rules (None: a different one every run).
     """
 
     def __init__(
@@ -135,15 +165,24 @@ class FakeLakeFS:
         secret_access_key: str,
         initialized: bool = True,
         admin_username: str = "admin",
+        delete_lag_seconds: float = 1.0,
+        seed: int | None = None,
     ) -> None:
-        self.credentials: tuple[str, str] | None = (access_key_id, secret_access_key) if initialized else None
+        self.credentials: tuple[str, str] | None = (
+            (access_key_id, SecretText(secret_access_key)) if initialized else None
+        )
         self.admin_username = admin_username
         self.admin_created = int(time.time())
         self.repos: dict[str, Repo] = {}
         self.blobs: dict[str, bytes] = {}
         """Object contents by checksum (what the blockstore would hold)."""
+        self.delete_lag_seconds = delete_lag_seconds
         self.lock = threading.RLock()
         self._ids = itertools.count(1)
+        self._cached_after_delete: dict[str, tuple[Repo, float]] = {}
+        """Deleted repositories lakeFS's cache still answers for, with when it stops (monotonic)."""
+        self._used_namespaces: set[str] = set()
+        self._order = random.Random(seed)
 
     # -- first-run setup and the current user ----------------------------------------------------
     def setup_state(self) -> dict[str, Any]:
@@ -180,7 +219,7 @@ class FakeLakeFS:
             isinstance(key.get(k), str) and key[k] for k in ("access_key_id", "secret_access_key")
         ):
             raise ApiError(400, "request body has an error: doesn't match schema")
-        self.credentials = (key["access_key_id"], key["secret_access_key"])
+        self.credentials = (key["access_key_id"], SecretText(key["secret_access_key"]))
         self.admin_username, self.admin_created = username, int(time.time())
         return {**key, "creation_date": self.admin_created}
 
@@ -204,9 +243,19 @@ class FakeLakeFS:
 
     # -- helpers ---------------------------------------------------------------------------------
     def repo(self, name: str) -> Repo:
+        """A repository as lakeFS's key-value store has it (what branch, tag and commit reads use)."""
         if name not in self.repos:
             raise _not_found("repository not found")
         return self.repos[name]
+
+    def cached_repo(self, name: str) -> Repo:
+        """A repository as lakeFS's repository cache has it: one deleted moments ago included."""
+        if name in self.repos:
+            return self.repos[name]
+        repo, until = self._cached_after_delete.get(name, (None, 0.0))
+        if repo is None or time.monotonic() >= until:
+            raise _not_found("repository not found")
+        return repo
 
     def _new_commit(self, repo: Repo, parents: list[str], message: str, tree: dict[str, str]) -> Commit:
         seed = f"{repo.id}:{next(self._ids)}:{message}:{parents}"
@@ -239,19 +288,38 @@ class FakeLakeFS:
             raise ApiError(400, "argument storage_namespace: invalid value: validation error")
         if not BRANCH_ID.match(default):
             raise ApiError(400, "argument default_branch: invalid value: validation error")
-        if name in self.repos:
-            raise ApiError(409, "repository already exists: not unique")
-        if any(r.storage_namespace == namespace for r in self.repos.values()):
-            raise ApiError(400, f"storage namespace already in use: {namespace}")
+        # As the controller: the (cached) name check first, then the namespace's `_lakefs/dummy`.
+        if self._exists_in_cache(name):
+            raise ApiError(409, "error creating repository: not unique")
+        if namespace in self._used_namespaces:
+            raise ApiError(
+                400,
+                f"failed to create repository: found lakeFS objects in the storage namespace({namespace}) "
+                "key(_lakefs/dummy): storage namespace already in use",
+            )
         repo = Repo(name, namespace, default, int(time.time()))
         initial = self._new_commit(repo, [], "Repository created", {})
         repo.branches[default] = Branch(initial.id)
         self.repos[name] = repo
+        self._used_namespaces.add(namespace)
+        self._cached_after_delete.pop(name, None)
         return repo.to_json()
 
+    def get_repository(self, name: str) -> dict[str, Any]:
+        return self.cached_repo(name).to_json()
+
     def delete_repository(self, name: str) -> None:
-        self.repo(name)
+        # lakeFS reads the record uncached here: a second delete answers 404 at once.
+        repo = self.repo(name)
         del self.repos[name]
+        self._cached_after_delete[name] = (repo, time.monotonic() + self.delete_lag_seconds)
+
+    def _exists_in_cache(self, name: str) -> bool:
+        try:
+            self.cached_repo(name)
+        except ApiError:
+            return False
+        return True
 
     def list_repositories(self, after: str, amount: int) -> dict[str, Any]:
         items = [r.to_json() for r in sorted(self.repos.values(), key=lambda r: r.id)]
@@ -295,14 +363,26 @@ class FakeLakeFS:
         checksum = hashlib.md5(content).hexdigest()
         staged.staged[path] = checksum
         self.blobs[checksum] = content
-        return {
-            "path": path,
-            "path_type": "object",
-            "physical_address": f"{repo.storage_namespace}/data/{checksum}",
-            "checksum": checksum,
-            "size_bytes": len(content),
-            "mtime": int(time.time()),
-        }
+        return _object_stats(repo, path, checksum, len(content))
+
+    def copy_object(
+        self, repo_name: str, branch: str, dest_path: str, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        """`POST .../objects/copy`: stage at `dest_path` the object `src_path` has at `src_ref`."""
+        repo = self.repo(repo_name)
+        staged = self.branch(repo, branch)
+        if repo.protected(branch):
+            raise ApiError(403, "cannot write to protected branch")
+        source_ref, source_path = body.get("src_ref") or branch, body.get("src_path", "")
+        pending = repo.branches[source_ref].staged if source_ref in repo.branches else {}
+        if source_path in pending:
+            checksum = pending[source_path]
+        else:
+            checksum = self.resolve(repo, source_ref).tree.get(source_path)
+        if checksum is None:
+            raise _not_found("object not found")
+        staged.staged[dest_path] = checksum
+        return _object_stats(repo, dest_path, checksum)
 
     def get_object(self, repo_name: str, ref: str, path: str) -> bytes:
         """`GET .../refs/{ref}/objects?path=`: an object's content; a branch ref sees its staged changes."""
@@ -425,15 +505,30 @@ class FakeLakeFS:
 
     # -- branch protection -----------------------------------------------------------------------
     def get_protection(self, repo_name: str) -> tuple[list[dict[str, str]], str]:
-        repo = self.repo(repo_name)
-        return [{"pattern": p} for p in repo.protection], repo.protection_etag
+        repo = self.cached_repo(repo_name)
+        return [{"pattern": p} for p in self._arbitrary_order(repo.protection)], repo.protection_etag
 
     def set_protection(self, repo_name: str, rules: list[dict[str, Any]], if_match: str | None) -> None:
-        repo = self.repo(repo_name)
+        """`PUT .../settings/branch_protection`; `if_match` None when the header is absent."""
+        if if_match == "":
+            raise ApiError(
+                400,
+                "Invalid format for parameter If-Match: parameter 'If-Match' is empty, can't bind its value",
+            )
+        repo = self.cached_repo(repo_name)
+        # lakeFS compares with the checksum of what is stored; nothing stored never matches.
         if if_match is not None and if_match != repo.protection_etag:
             raise ApiError(412, "precondition failed: branch protection rules changed")
         patterns = [rule.get("pattern", "") for rule in rules]
         if any(not p for p in patterns):
             raise ApiError(400, "argument pattern: required value: validation error")
-        repo.protection = patterns
+        repo.protection = list(dict.fromkeys(patterns))  # a map in lakeFS: one rule per pattern
         repo.protection_version += 1
+
+    def _arbitrary_order(self, patterns: list[str]) -> list[str]:
+        """The patterns shuffled, and never in their stored order when there are two or more."""
+        shuffled = list(patterns)
+        self._order.shuffle(shuffled)
+        if len(set(patterns)) > 1 and shuffled == patterns:
+            shuffled.reverse()
+        return shuffled
