@@ -164,14 +164,18 @@ class MetastoreTier:
     @classmethod
     def create(cls, server: TempPostgres, schema: Path) -> MetastoreTier:
         """Converges roles with the project's bootstrap script, then loads ``schema`` as the owner."""
-        script = server.directory / "ensure-databases.sql"
+        tier = cls(server)
+        tier.bootstrap()
+        tier.owner_psql(file=schema)
+        return tier
+
+    def bootstrap(self) -> None:
+        """Runs the tier's database bootstrap script as the superuser, as the tier's Job does."""
+        script = self.server.directory / "ensure-databases.sql"
         script.write_text(ensure_databases_script([OWNER, SANDBOX_OWNER], {READER: OWNER}))
         os.chmod(script, 0o644)
         env = {f"PASSWORD_{role.upper()}": password for role, password in PASSWORDS.items()}
-        server.run(["psql", "--no-psqlrc", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", str(script)], extra_env=env)
-        tier = cls(server)
-        tier.owner_psql(file=schema)
-        return tier
+        self.server.run(["psql", "--no-psqlrc", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", str(script)], extra_env=env)
 
     def owner_psql(self, sql: str | None = None, *, file: Path | None = None) -> str:
         return self.server.psql(sql, file=file, user=OWNER, password=PASSWORDS[OWNER], database=TIER_DATABASE).stdout

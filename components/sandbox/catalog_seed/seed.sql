@@ -65,7 +65,7 @@ COMMIT;
 
 -- 2. Keep a previous catalog rather than lose what the sandbox did with it.
 SELECT EXISTS (SELECT FROM pg_tables WHERE schemaname = 'public') AS has_catalog,
-       'catalog_before_' || to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDD"T"HH24MISS"Z"') AS archive \gset
+       'catalog_before_' || lower(to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDD"T"HH24MISS"Z"')) AS archive \gset
 \if :has_catalog
 ALTER SCHEMA public RENAME TO :"archive";
 \echo 'metastore seed: the previous catalog is kept as schema' :archive
