@@ -19,6 +19,7 @@ from components.config.tier import HTTP_URL, postgres_version
 _URL = re.compile(HTTP_URL)
 # The tier versions a sandbox runs itself: Dagster (its own host) and Postgres (its run storage).
 SANDBOX_VERSIONS = {"dagster", "postgres"}
+_SSLMODES = {"disable", "require"}
 
 
 def _url(value: Any) -> bool:
@@ -41,6 +42,20 @@ def _versions(value: Any) -> bool:
     return True
 
 
+def _metastore_database(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and _text(value.get("host"))
+        and _text(value.get("name"))
+        and isinstance(value.get("port"), int | float)
+        and value.get("sslmode") in _SSLMODES
+    )
+
+
+def _catalog_versions(value: Any) -> bool:
+    return isinstance(value, dict) and _text(value.get("metastore"))
+
+
 # output name -> (check, what is expected)
 PLAIN_OUTPUTS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "environment": (_text, "the tier's environment name"),
@@ -61,6 +76,20 @@ SECRET_OUTPUTS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "lakefsAccessKeyId": (_text, "an access key id"),
     "lakefsSecretAccessKey": (_text, "a secret access key"),
 }
+# Only an isolated metastore reads these; tiers deployed before they existed lack them.
+CATALOG_PLAIN_OUTPUTS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "metastoreDatabase": (_metastore_database, "an object with host, port, name and sslmode"),
+}
+CATALOG_VERSIONS = ("versions", (_catalog_versions, "an object of component versions including 'metastore'"))
+CATALOG_SECRET_OUTPUTS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "metastoreReaderUsername": (_text, "the read-only role of the tier's metastore database"),
+    "metastoreReaderPassword": (_text, "its password"),
+}
+CATALOG_HINT = (
+    "a sandbox with its own metastore (sandbox:metastore isolated, the default) copies the tier's catalog "
+    "through these outputs; run `pulumi up` on the tier stack to add them, or set "
+    "`pulumi config set sandbox:metastore shared` to use the tier's metastore as before"
+)
 
 
 class TierContractError(pulumi.RunError):
@@ -90,7 +119,10 @@ def _checked(
     names: Sequence[str],
     expected: Mapping[str, tuple[Callable[[Any], bool], str]],
     show: bool,
+    catalog: Mapping[str, tuple[Callable[[Any], bool], str]] | None = None,
 ) -> Callable[[list[Any]], dict[str, Any]]:
+    """Checks ``expected``, then ``catalog`` (outputs an isolated metastore needs) with its own hint."""
+
     def check(values: list[Any]) -> dict[str, Any]:
         by_name = dict(zip(names, values, strict=True))
         problems = contract_problems(tier_stack, by_name, expected, show)
@@ -100,6 +132,10 @@ def _checked(
                 f"tier stack {tier_stack!r} does not provide what a sandbox needs (is it deployed, "
                 f"and is sandbox:tier right?):\n{lines}"
             )
+        missing = contract_problems(tier_stack, by_name, catalog or {}, show)
+        if missing:
+            lines = "\n".join(f"  - {p}" for p in missing)
+            raise TierContractError(f"tier stack {tier_stack!r} is older than this sandbox:\n{lines}\n{CATALOG_HINT}")
         return by_name
 
     return check
@@ -129,14 +165,25 @@ class TierLink:
         ).apply(lambda _: True)
 
 
-def link_tier(name: str, tier_stack: str, opts: pulumi.ResourceOptions | None = None) -> TierLink:
-    """Reads ``tier_stack``'s outputs through a StackReference and validates the contract."""
+def link_tier(
+    name: str, tier_stack: str, *, catalog: bool = False, opts: pulumi.ResourceOptions | None = None
+) -> TierLink:
+    """Reads ``tier_stack``'s outputs through a StackReference and validates the contract.
+
+    Args:
+        catalog: also require what an isolated metastore needs (:data:`CATALOG_PLAIN_OUTPUTS`,
+            :data:`CATALOG_SECRET_OUTPUTS`, a ``metastore`` version); a tier that predates them is
+            refused with a message naming them and what to run.
+    """
     reference = pulumi.StackReference(name, tier_stack, opts=opts)
-    plain_names, secret_names = list(PLAIN_OUTPUTS), list(SECRET_OUTPUTS)
+    plain_catalog = dict(CATALOG_PLAIN_OUTPUTS, versions=CATALOG_VERSIONS[1]) if catalog else {}
+    secret_catalog = CATALOG_SECRET_OUTPUTS if catalog else {}
+    plain_names = [*PLAIN_OUTPUTS, *(n for n in plain_catalog if n not in PLAIN_OUTPUTS)]
+    secret_names = [*SECRET_OUTPUTS, *secret_catalog]
     plain = pulumi.Output.all(*[reference.get_output(n) for n in plain_names]).apply(
-        _checked(tier_stack, plain_names, PLAIN_OUTPUTS, show=True)
+        _checked(tier_stack, plain_names, PLAIN_OUTPUTS, show=True, catalog=plain_catalog)
     )
     secrets = pulumi.Output.all(*[reference.get_output(n) for n in secret_names]).apply(
-        _checked(tier_stack, secret_names, SECRET_OUTPUTS, show=False)
+        _checked(tier_stack, secret_names, SECRET_OUTPUTS, show=False, catalog=secret_catalog)
     )
     return TierLink(tier_stack, plain, secrets)
