@@ -51,7 +51,9 @@ def hive_schema(version: str | None = None) -> Path:
     major_minor = ".".join(version.split(".")[:2])
     path = PROJECT_ROOT / ".cache" / "hive-metastore" / version / f"hive-schema-{major_minor}.0.postgres.sql"
     if not path.is_file():
-        raise HiveSchemaMissing(f"{path} is missing; fetch it with `bash .ci/fetch-hive-schema` (needs Maven)")
+        raise HiveSchemaMissing(
+            f"{path} is missing; fetch it with `bash .ci/fetch-hive-schema` (needs Maven)"
+        )
     return path
 
 
@@ -86,12 +88,12 @@ class Catalog:
         serde_id, sd_id = self._id(), self._id()
         self.statements += [
             f'INSERT INTO "SERDES" ("SERDE_ID", "NAME", "SLIB") VALUES ({serde_id}, NULL, {_text(_SERDE)});',
-            f'INSERT INTO "SERDE_PARAMS" VALUES ({serde_id}, \'serialization.format\', \'1\');',
+            f"INSERT INTO \"SERDE_PARAMS\" VALUES ({serde_id}, 'serialization.format', '1');",
             'INSERT INTO "SDS" ("SD_ID", "INPUT_FORMAT", "IS_COMPRESSED", "LOCATION", "NUM_BUCKETS", '
             '"OUTPUT_FORMAT", "SERDE_ID", "CD_ID", "IS_STOREDASSUBDIRECTORIES") VALUES '
             f"({sd_id}, {_text(_INPUT)}, false, {_text(location)}, -1, {_text(_OUTPUT)}, {serde_id}, "
             f"{cd_id}, false);",
-            f'INSERT INTO "SD_PARAMS" VALUES ({sd_id}, \'pipeline\', \'sandbox-test\');',
+            f"INSERT INTO \"SD_PARAMS\" VALUES ({sd_id}, 'pipeline', 'sandbox-test');",
         ]
         return sd_id
 
@@ -113,39 +115,45 @@ class Catalog:
         cd_id = self._id()
         self.statements += [
             f'INSERT INTO "CDS" VALUES ({cd_id});',
-            f'INSERT INTO "COLUMNS_V2" VALUES ({cd_id}, NULL, \'id\', \'bigint\', 0);',
-            f'INSERT INTO "COLUMNS_V2" VALUES ({cd_id}, NULL, \'amount\', \'double\', 1);',
+            f"INSERT INTO \"COLUMNS_V2\" VALUES ({cd_id}, NULL, 'id', 'bigint', 0);",
+            f"INSERT INTO \"COLUMNS_V2\" VALUES ({cd_id}, NULL, 'amount', 'double', 1);",
         ]
         sd_id = self._storage(location, cd_id)
         tbl_id = self._id()
         self.statements += [
-            'INSERT INTO "TBLS" ("TBL_ID", "CREATE_TIME", "DB_ID", "LAST_ACCESS_TIME", "OWNER", "OWNER_TYPE", '
-            '"RETENTION", "SD_ID", "TBL_NAME", "TBL_TYPE", "VIEW_EXPANDED_TEXT", "VIEW_ORIGINAL_TEXT") VALUES '
+            'INSERT INTO "TBLS" ("TBL_ID", "CREATE_TIME", "DB_ID", "LAST_ACCESS_TIME", "OWNER", '
+            '"OWNER_TYPE", "RETENTION", "SD_ID", "TBL_NAME", "TBL_TYPE", "VIEW_EXPANDED_TEXT", '
+            '"VIEW_ORIGINAL_TEXT") VALUES '
             f"({tbl_id}, 1700000000, {self._databases[database]}, 0, 'hive', 'USER', 0, {sd_id}, "
             f"{_text(name)}, {_text(table_type)}, "
             + ("'SELECT 1', 'SELECT 1'" if table_type == "VIRTUAL_VIEW" else "NULL, NULL")
             + ");",
-            f'INSERT INTO "TABLE_PARAMS" VALUES ({tbl_id}, \'EXTERNAL\', \'TRUE\');',
-            f"INSERT INTO \"TAB_COL_STATS\" (\"CS_ID\", \"CAT_NAME\", \"DB_NAME\", \"TABLE_NAME\", "
-            f'"COLUMN_NAME", "COLUMN_TYPE", "TBL_ID", "NUM_NULLS", "LAST_ANALYZED", "ENGINE") VALUES ({self._id()}, '
-            f"'hive', {_text(database)}, {_text(name)}, 'id', 'bigint', {tbl_id}, 0, 1700000000, 'hive');",
+            f"INSERT INTO \"TABLE_PARAMS\" VALUES ({tbl_id}, 'EXTERNAL', 'TRUE');",
+            f'INSERT INTO "TAB_COL_STATS" ("CS_ID", "CAT_NAME", "DB_NAME", "TABLE_NAME", '
+            f'"COLUMN_NAME", "COLUMN_TYPE", "TBL_ID", "NUM_NULLS", "LAST_ANALYZED", "ENGINE") VALUES '
+            f"({self._id()}, 'hive', {_text(database)}, {_text(name)}, 'id', 'bigint', {tbl_id}, 0, "
+            "1700000000, 'hive');",
         ]
         if skewed_location is not None:
             list_id = self._id()
             self.statements += [
                 f'INSERT INTO "SKEWED_STRING_LIST" VALUES ({list_id});',
-                f'INSERT INTO "SKEWED_STRING_LIST_VALUES" VALUES ({list_id}, \'42\', 0);',
-                f'INSERT INTO "SKEWED_COL_NAMES" VALUES ({sd_id}, \'id\', 0);',
-                f'INSERT INTO "SKEWED_COL_VALUE_LOC_MAP" VALUES ({sd_id}, {list_id}, {_text(skewed_location)});',
+                f"INSERT INTO \"SKEWED_STRING_LIST_VALUES\" VALUES ({list_id}, '42', 0);",
+                f"INSERT INTO \"SKEWED_COL_NAMES\" VALUES ({sd_id}, 'id', 0);",
+                f'INSERT INTO "SKEWED_COL_VALUE_LOC_MAP" VALUES ({sd_id}, {list_id}, '
+                f"{_text(skewed_location)});",
             ]
         if partitions:
-            self.statements.append(f"INSERT INTO \"PARTITION_KEYS\" VALUES ({tbl_id}, NULL, 'day', 'string', 0);")
+            self.statements.append(
+                f"INSERT INTO \"PARTITION_KEYS\" VALUES ({tbl_id}, NULL, 'day', 'string', 0);"
+            )
         for day, part_location in partitions:
             part_sd = self._storage(part_location, cd_id)
             part_id = self._id()
             self.statements += [
                 'INSERT INTO "PARTITIONS" ("PART_ID", "CREATE_TIME", "LAST_ACCESS_TIME", "PART_NAME", '
-                f'"SD_ID", "TBL_ID") VALUES ({part_id}, 1700000000, 0, {_text("day=" + day)}, {part_sd}, {tbl_id});',
+                f'"SD_ID", "TBL_ID") VALUES ({part_id}, 1700000000, 0, {_text("day=" + day)}, {part_sd}, '
+                f"{tbl_id});",
                 f'INSERT INTO "PARTITION_KEY_VALS" VALUES ({part_id}, {_text(day)}, 0);',
                 f"INSERT INTO \"PARTITION_PARAMS\" VALUES ({part_id}, 'numFiles', '1');",
             ]
@@ -175,10 +183,14 @@ class MetastoreTier:
         script.write_text(ensure_databases_script([OWNER, SANDBOX_OWNER], {READER: OWNER}))
         os.chmod(script, 0o644)
         env = {f"PASSWORD_{role.upper()}": password for role, password in PASSWORDS.items()}
-        self.server.run(["psql", "--no-psqlrc", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", str(script)], extra_env=env)
+        self.server.run(
+            ["psql", "--no-psqlrc", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", str(script)], extra_env=env
+        )
 
     def owner_psql(self, sql: str | None = None, *, file: Path | None = None) -> str:
-        return self.server.psql(sql, file=file, user=OWNER, password=PASSWORDS[OWNER], database=TIER_DATABASE).stdout
+        return self.server.psql(
+            sql, file=file, user=OWNER, password=PASSWORDS[OWNER], database=TIER_DATABASE
+        ).stdout
 
     def reader_psql(self, sql: str) -> str:
         return self.server.psql(sql, user=READER, password=PASSWORDS[READER], database=TIER_DATABASE).stdout

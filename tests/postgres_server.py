@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 SUPERUSER = "postgres"
-SUPERUSER_PASSWORD = "throwaway-superuser"  # noqa: S105 - a server that lives for one test run
+SUPERUSER_PASSWORD = "throwaway-superuser"
 _RUN_AS = "postgres"
 
 
@@ -79,8 +79,12 @@ class TempPostgres:
             "initdb", "--auth=scram-sha-256", f"--username={SUPERUSER}", f"--pwfile={password_file}",
             "--encoding=UTF8", "--no-sync", "-D", str(data),
         )  # fmt: skip
-        options = f"-c listen_addresses={self.host} -c port={self.port} -c unix_socket_directories='' -c fsync=off"
-        self._server("pg_ctl", "-D", str(data), "-o", options, "-l", str(self.directory / "log"), "-w", "start")
+        options = (
+            f"-c listen_addresses={self.host} -c port={self.port} -c unix_socket_directories='' -c fsync=off"
+        )
+        self._server(
+            "pg_ctl", "-D", str(data), "-o", options, "-l", str(self.directory / "log"), "-w", "start"
+        )
         return self
 
     def stop(self) -> None:
@@ -99,9 +103,11 @@ class TempPostgres:
         command = [str(self.bindir / tool), *args]
         if os.geteuid() == 0:
             command = ["runuser", "-u", _RUN_AS, "--", *command]
-        subprocess.run(command, check=True, capture_output=True, cwd=self.directory)  # noqa: S603
+        subprocess.run(command, check=True, capture_output=True, cwd=self.directory)
 
-    def env(self, user: str = SUPERUSER, password: str = SUPERUSER_PASSWORD, database: str = "postgres") -> dict[str, str]:
+    def env(
+        self, user: str = SUPERUSER, password: str = SUPERUSER_PASSWORD, database: str = "postgres"
+    ) -> dict[str, str]:
         """libpq environment for a client of this server."""
         return {
             "PGHOST": self.host,
@@ -124,7 +130,15 @@ class TempPostgres:
         check: bool = True,
     ) -> subprocess.CompletedProcess[str]:
         """Runs ``sql`` (or ``file``) through psql with ON_ERROR_STOP, unaligned tuples only."""
-        args: list[str] = [str(self.bindir / "psql"), "--no-psqlrc", "-X", "-q", "-tA", "-v", "ON_ERROR_STOP=1"]
+        args: list[str] = [
+            str(self.bindir / "psql"),
+            "--no-psqlrc",
+            "-X",
+            "-q",
+            "-tA",
+            "-v",
+            "ON_ERROR_STOP=1",
+        ]
         for name, value in (variables or {}).items():
             args += ["-v", f"{name}={value}"]
         args += ["-f", str(file)] if file is not None else ["-c", sql or ""]
@@ -143,7 +157,7 @@ class TempPostgres:
         """Runs a client program with this server's libpq environment."""
         env = {**os.environ, **self.env(user, password, database), **(extra_env or {})}
         env["PATH"] = f"{self.bindir}:{env.get('PATH', '')}"
-        result = subprocess.run(list(args), check=False, capture_output=True, text=True, env=env)  # noqa: S603
+        result = subprocess.run(list(args), check=False, capture_output=True, text=True, env=env)
         if check and result.returncode != 0:
             raise subprocess.CalledProcessError(result.returncode, args, result.stdout, result.stderr)
         return result

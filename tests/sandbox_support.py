@@ -15,7 +15,7 @@ SOURCE_COMMIT = "c0ffee" + "0" * 58
 PROD_TIER = "organization/pipeline-sandbox/prod"
 ACCESS_KEY_ID = "AKIAPRODTIERKEY00001"
 SECRET_ACCESS_KEY = "prod-tier-secret-value-never-shown"
-READER_PASSWORD = "prod-metastore-reader-password-never-shown"  # noqa: S105
+READER_PASSWORD = "prod-metastore-reader-password-never-shown"
 
 # What a deployed prod tier exports (the tier's output contract, README "Tier outputs").
 PROD_TIER_OUTPUTS: dict[str, Any] = {

@@ -80,7 +80,12 @@ def production_catalog() -> Catalog:
                 ("2026-01-02", "s3://pipeline/main/landing/orders/day=2026-01-02"),
             ],
         )
-        .table("sales", "customers", "lakefs://pipeline/main/customers", skewed_location="lakefs://pipeline/main/c/42")
+        .table(
+            "sales",
+            "customers",
+            "lakefs://pipeline/main/customers",
+            skewed_location="lakefs://pipeline/main/c/42",
+        )
         .table("sales", "orders_view", None, table_type="VIRTUAL_VIEW")
         .table("default", "events", "s3://pipeline/main")
         # Not on main: another branch of the repository, another bucket, a look-alike branch name.
@@ -92,7 +97,10 @@ def production_catalog() -> Catalog:
             "sales",
             "returns",
             f"{MAIN}/returns",
-            partitions=[("2026-01-01", f"{MAIN}/returns/day=2026-01-01"), ("2026-01-02", "hdfs://nn/returns/d2")],
+            partitions=[
+                ("2026-01-01", f"{MAIN}/returns/day=2026-01-01"),
+                ("2026-01-02", "hdfs://nn/returns/d2"),
+            ],
         )
     )
 
@@ -115,10 +123,14 @@ def test_tables_on_the_source_ref_end_up_on_the_sandbox_branch(tier: MetastoreTi
     skewed = tier.sandbox_psql('SELECT "LOCATION" FROM "SKEWED_COL_VALUE_LOC_MAP"').split()
     assert skewed == [f"lakefs://pipeline/{BRANCH}/c/42"]
     # Columns, partition values and parameters come along unchanged.
-    assert tier.sandbox_psql('SELECT count(*) FROM "COLUMNS_V2"').strip() == tier.owner_psql(
-        'SELECT count(*) FROM "COLUMNS_V2" c JOIN "SDS" s ON s."CD_ID" = c."CD_ID" JOIN "TBLS" t ON t."SD_ID" = s."SD_ID" '
-        "WHERE t.\"TBL_NAME\" IN ('orders', 'customers', 'orders_view', 'events')"
-    ).strip()
+    assert (
+        tier.sandbox_psql('SELECT count(*) FROM "COLUMNS_V2"').strip()
+        == tier.owner_psql(
+            'SELECT count(*) FROM "COLUMNS_V2" c JOIN "SDS" s ON s."CD_ID" = c."CD_ID" '
+            'JOIN "TBLS" t ON t."SD_ID" = s."SD_ID" '
+            "WHERE t.\"TBL_NAME\" IN ('orders', 'customers', 'orders_view', 'events')"
+        ).strip()
+    )
     assert tier.sandbox_psql('SELECT "PART_KEY_VAL" FROM "PARTITION_KEY_VALS" ORDER BY 1').split() == [
         "2026-01-01",
         "2026-01-02",
@@ -160,8 +172,8 @@ def test_no_location_in_the_sandbox_catalog_is_outside_its_branch(tier: Metastor
     managed = tier.sandbox_psql("""SELECT "DB_MANAGED_LOCATION_URI" FROM "DBS" WHERE "NAME" = 'sales'""")
     assert managed.strip() == f"{ON_BRANCH}/managed/sales.db"
     every_location = tier.sandbox_psql(
-        'SELECT "LOCATION" FROM "SDS" WHERE "LOCATION" IS NOT NULL UNION ALL SELECT "LOCATION_URI" FROM "CTLGS" '
-        'UNION ALL SELECT "DB_LOCATION_URI" FROM "DBS"'
+        'SELECT "LOCATION" FROM "SDS" WHERE "LOCATION" IS NOT NULL '
+        'UNION ALL SELECT "LOCATION_URI" FROM "CTLGS" UNION ALL SELECT "DB_LOCATION_URI" FROM "DBS"'
     ).split()
     assert every_location
     assert all(f"://pipeline/{BRANCH}" in location for location in every_location), every_location
@@ -184,9 +196,7 @@ def test_seeding_twice_changes_nothing_and_keeps_the_sandboxs_own_tables(tier: M
     tier.load(production_catalog())
     tier.seed()
     # The sandbox creates a table of its own (as its metastore would).
-    tier.sandbox_psql(
-        """UPDATE "TBLS" SET "TBL_NAME" = 'orders_v2' WHERE "TBL_NAME" = 'orders'"""
-    )
+    tier.sandbox_psql("""UPDATE "TBLS" SET "TBL_NAME" = 'orders_v2' WHERE "TBL_NAME" = 'orders'""")
     before = tier.sandbox_psql(TABLE_LOCATIONS)
 
     _, log = tier.seed()
@@ -204,13 +214,19 @@ def test_a_newer_snapshot_reseeds_and_keeps_the_previous_catalog(tier: Metastore
 
     assert "the previous catalog is kept as schema catalog_before_" in log
     assert "sales.orders|" in tier.sandbox_psql(TABLE_LOCATIONS)
-    archive = tier.sandbox_psql("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'catalog_before_%'").strip()
+    archive = tier.sandbox_psql(
+        "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'catalog_before_%'"
+    ).strip()
     assert "orders_v2" in tier.sandbox_psql(f'SELECT "TBL_NAME" FROM {archive}."TBLS"')
 
 
 def test_locations_on_the_source_commit_id_are_rewritten_too(tier: MetastoreTier) -> None:
     commit = "abc123" + "0" * 58
-    tier.load(Catalog().database("sales", f"s3a://pipeline/{commit}/sales.db").table("sales", "t", f"s3a://pipeline/{commit}/t"))
+    tier.load(
+        Catalog()
+        .database("sales", f"s3a://pipeline/{commit}/sales.db")
+        .table("sales", "t", f"s3a://pipeline/{commit}/t")
+    )
 
     tier.seed(source_ref="v2", source_commit=commit)
 
@@ -242,9 +258,15 @@ def test_the_reader_role_reads_the_tier_but_cannot_change_it(tier: MetastoreTier
         'BEGIN READ WRITE; DROP TABLE "TBLS"; COMMIT;',
     ]
     for sql in attempts:
-        result = tier.server.psql(sql, user=READER, password=PASSWORDS[READER], database=TIER_DATABASE, check=False)
+        result = tier.server.psql(
+            sql, user=READER, password=PASSWORDS[READER], database=TIER_DATABASE, check=False
+        )
         assert result.returncode != 0, sql
-        assert "read-only transaction" in result.stderr or "permission denied" in result.stderr or "must be owner" in result.stderr
+        assert (
+            "read-only transaction" in result.stderr
+            or "permission denied" in result.stderr
+            or "must be owner" in result.stderr
+        )
     refused = tier.server.psql(
         "SELECT 1", user=READER, password=PASSWORDS[READER], database="sandbox_metastore", check=False
     )
@@ -258,7 +280,7 @@ def test_a_failed_seed_changes_nothing(tier: MetastoreTier) -> None:
 
     # A wrong reader password: the dump fails before the sandbox database is touched.
     env = tier.seed_env(seed_id="seed-2")
-    env["SOURCE_PASSWORD"] = "wrong"  # noqa: S105
+    env["SOURCE_PASSWORD"] = "wrong"
     from tests.hive_catalog import SEED_SCRIPT
 
     result = tier.server.run(["sh", str(SEED_SCRIPT)], extra_env=env, check=False)
@@ -273,7 +295,13 @@ def test_the_seed_script_refuses_missing_settings(tier: MetastoreTier) -> None:
 
     env = tier.seed_env()
     del env["SANDBOX_BRANCH"]
-    result = subprocess.run(["sh", str(SEED_SCRIPT)], env={"PATH": os.environ["PATH"], **env}, capture_output=True, text=True)
+    result = subprocess.run(
+        ["sh", str(SEED_SCRIPT)],
+        check=False,
+        env={"PATH": os.environ["PATH"], **env},
+        capture_output=True,
+        text=True,
+    )
 
     assert result.returncode == 2
     assert "SANDBOX_BRANCH is not set" in result.stderr

@@ -99,7 +99,12 @@ def test_no_pod_is_created_before_its_secret_and_the_namespace_guards_exist() ->
     ]
     assert credentials.urn in run.one(CHART).dependencies
     # Pod-making objects, nested in components or not, wait for the LimitRange defaults and quota.
-    kinds = (CHART, "kubernetes:apps/v1:StatefulSet", "kubernetes:batch/v1:Job", "kubernetes:apps/v1:Deployment")
+    kinds = (
+        CHART,
+        "kubernetes:apps/v1:StatefulSet",
+        "kubernetes:batch/v1:Job",
+        "kubernetes:apps/v1:Deployment",
+    )
     for resource in [r for kind in kinds for r in run.of_type(kind)]:
         missing = [g.rsplit("::", 1)[-1] for g in guards if g not in resource.dependencies]
         assert not missing, f"{resource.name} does not wait for {missing}"
@@ -228,7 +233,8 @@ def _pod_requests(run: ProgramRun) -> list[dict[str, str]]:
     pods = [
         r.inputs["spec"]["template"]["spec"]
         for r in run.resources
-        if r.type in ("kubernetes:apps/v1:StatefulSet", "kubernetes:batch/v1:Job", "kubernetes:apps/v1:Deployment")
+        if r.type
+        in ("kubernetes:apps/v1:StatefulSet", "kubernetes:batch/v1:Job", "kubernetes:apps/v1:Deployment")
     ]
     return [c["resources"]["requests"] for pod in pods for c in pod["containers"]]
 

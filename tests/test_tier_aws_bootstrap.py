@@ -82,7 +82,9 @@ def test_each_consumer_gets_its_own_role_database_and_password_with_tls() -> Non
     assert bootstrap_container(run)["env"][-4:] == [
         {
             "name": f"PASSWORD_{role.upper()}",
-            "valueFrom": {"secretKeyRef": {"name": f"tier-rds-db-{role.replace('_', '-')}", "key": "password"}},
+            "valueFrom": {
+                "secretKeyRef": {"name": f"tier-rds-db-{role.replace('_', '-')}", "key": "password"}
+            },
         }
         for role in (*CONSUMERS, "metastore_reader")
     ]

@@ -90,7 +90,9 @@ class SandboxCatalog(pulumi.ComponentResource):
     seed_job_name: pulumi.Output[str]
     """Name of the seed Job, whose log lists every table left out and why."""
 
-    def __init__(self, name: str, args: SandboxCatalogArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: SandboxCatalogArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("pipeline-sandbox:sandbox:Catalog", name, None, opts)
         self._name = name
         self._args = args
@@ -127,7 +129,9 @@ class SandboxCatalog(pulumi.ComponentResource):
             opts=child,
         )
         # Whoever takes the URI (the code location) waits until the metastore serves the seeded catalog.
-        self.uri = pulumi.Output.all(metastore.uri, metastore.deployment.id).apply(lambda parts: str(parts[0]))
+        self.uri = pulumi.Output.all(metastore.uri, metastore.deployment.id).apply(
+            lambda parts: str(parts[0])
+        )
         self.register_outputs({"uri": self.uri, "seedJobName": self.seed_job_name})
 
     def seed_id(self) -> pulumi.Output[str]:
@@ -138,7 +142,9 @@ class SandboxCatalog(pulumi.ComponentResource):
             lambda parts: config_checksum(*map(str, parts), args.branch, include)
         )
 
-    def _create_seed_job(self, reader: k8s.core.v1.Secret, scripts: k8s.core.v1.ConfigMap) -> k8s.batch.v1.Job:
+    def _create_seed_job(
+        self, reader: k8s.core.v1.Secret, scripts: k8s.core.v1.ConfigMap
+    ) -> k8s.batch.v1.Job:
         args = self._args
         tier_db = pulumi.Output.from_input(args.tier.database)
         image = pulumi.Output.from_input(args.tier.postgres_version).apply(postgres_image)
@@ -169,7 +175,9 @@ class SandboxCatalog(pulumi.ComponentResource):
         # Rerun when what is copied, from where or with what changes; the seed itself keeps a catalog
         # it already holds, so only a new seed id (snapshot, branch, databases) replaces the catalog.
         checksum = pulumi.Output.all(image, tier_db, args.postgres_host, seed_id).apply(
-            lambda parts: config_checksum(*seed_scripts().values(), str(parts[0]), repr(sorted(parts[1].items())), *map(str, parts[2:]))
+            lambda parts: config_checksum(
+                *seed_scripts().values(), str(parts[0]), repr(sorted(parts[1].items())), *map(str, parts[2:])
+            )
         )
         container = k8s.core.v1.ContainerArgs(
             name="seed",

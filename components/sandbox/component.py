@@ -19,16 +19,16 @@ from components.cluster import kubernetes_provider
 from components.config import SandboxStackConfig
 from components.config.sandbox import MetastoreMode
 from components.k8s import PART_OF, opaque_secret, pod_security_admission_labels, standard_labels
-from components.lakefs import Branch, BranchArgs, BranchDeleteGuard, BranchDeleteGuardArgs, LakeFSConnection
 from components.k8s.names import service_host
+from components.lakefs import Branch, BranchArgs, BranchDeleteGuard, BranchDeleteGuardArgs, LakeFSConnection
 from components.sandbox.catalog import METASTORE, SandboxCatalog, SandboxCatalogArgs, TierCatalog
 from components.sandbox.dag_deployment import SandboxDagster, SandboxDagsterArgs, split_image
-from components.tier.metastore import PORT as METASTORE_PORT
-from components.tier.postgres_local import LocalPostgres
 from components.sandbox.lease import SandboxLease
 from components.sandbox.place import ANNOTATION_PREFIX, SandboxPlace, SandboxPlaceArgs
 from components.sandbox.tier_link import TierLink, link_tier
 from components.stackref import qualify_stack_name
+from components.tier.metastore import PORT as METASTORE_PORT
+from components.tier.postgres_local import LocalPostgres
 
 CREDENTIALS_SECRET = "lakefs-credentials"  # noqa: S105 - a Secret object name, not a password
 WIRING_CONFIG_MAP = "pipeline-wiring"

@@ -80,7 +80,10 @@ SECRET_OUTPUTS: dict[str, tuple[Callable[[Any], bool], str]] = {
 CATALOG_PLAIN_OUTPUTS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "metastoreDatabase": (_metastore_database, "an object with host, port, name and sslmode"),
 }
-CATALOG_VERSIONS = ("versions", (_catalog_versions, "an object of component versions including 'metastore'"))
+CATALOG_VERSIONS: tuple[str, tuple[Callable[[Any], bool], str]] = (
+    "versions",
+    (_catalog_versions, "an object of component versions including 'metastore'"),
+)
 CATALOG_SECRET_OUTPUTS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "metastoreReaderUsername": (_text, "the read-only role of the tier's metastore database"),
     "metastoreReaderPassword": (_text, "its password"),
@@ -135,7 +138,9 @@ def _checked(
         missing = contract_problems(tier_stack, by_name, catalog or {}, show)
         if missing:
             lines = "\n".join(f"  - {p}" for p in missing)
-            raise TierContractError(f"tier stack {tier_stack!r} is older than this sandbox:\n{lines}\n{CATALOG_HINT}")
+            raise TierContractError(
+                f"tier stack {tier_stack!r} is older than this sandbox:\n{lines}\n{CATALOG_HINT}"
+            )
         return by_name
 
     return check
@@ -173,17 +178,52 @@ def link_tier(
     Args:
         catalog: also require what an isolated metastore needs (:data:`CATALOG_PLAIN_OUTPUTS`,
             :data:`CATALOG_SECRET_OUTPUTS`, a ``metastore`` version); a tier that predates them is
-            refused with a message naming them and what to run.
+            refused with one message naming every missing one and what to run.
     """
     reference = pulumi.StackReference(name, tier_stack, opts=opts)
-    plain_catalog = dict(CATALOG_PLAIN_OUTPUTS, versions=CATALOG_VERSIONS[1]) if catalog else {}
-    secret_catalog = CATALOG_SECRET_OUTPUTS if catalog else {}
-    plain_names = [*PLAIN_OUTPUTS, *(n for n in plain_catalog if n not in PLAIN_OUTPUTS)]
-    secret_names = [*SECRET_OUTPUTS, *secret_catalog]
+    plain_names, secret_names = list(PLAIN_OUTPUTS), list(SECRET_OUTPUTS)
     plain = pulumi.Output.all(*[reference.get_output(n) for n in plain_names]).apply(
-        _checked(tier_stack, plain_names, PLAIN_OUTPUTS, show=True, catalog=plain_catalog)
+        _checked(tier_stack, plain_names, PLAIN_OUTPUTS, show=True)
     )
     secrets = pulumi.Output.all(*[reference.get_output(n) for n in secret_names]).apply(
-        _checked(tier_stack, secret_names, SECRET_OUTPUTS, show=False, catalog=secret_catalog)
+        _checked(tier_stack, secret_names, SECRET_OUTPUTS, show=False)
     )
+    if catalog:
+        plain, secrets = _with_catalog(reference, tier_stack, plain, secrets)
     return TierLink(tier_stack, plain, secrets)
+
+
+def _with_catalog(
+    reference: pulumi.StackReference,
+    tier_stack: str,
+    plain: pulumi.Output[dict[str, Any]],
+    secrets: pulumi.Output[dict[str, Any]],
+) -> tuple[pulumi.Output[dict[str, Any]], pulumi.Output[dict[str, Any]]]:
+    """``plain`` and ``secrets`` with the catalog outputs added, once all of them check out."""
+    plain_names = list(CATALOG_PLAIN_OUTPUTS)
+    secret_names = list(CATALOG_SECRET_OUTPUTS)
+    # Whether a secret output is there is no secret; checking it beside the plain ones names every
+    # missing output in one message.
+    present = [
+        pulumi.Output.unsecret(reference.get_output(n).apply(lambda v: "present" if _text(v) else None))
+        for n in secret_names
+    ]
+    expected = {
+        **CATALOG_PLAIN_OUTPUTS,
+        CATALOG_VERSIONS[0]: CATALOG_VERSIONS[1],
+        **{n: (lambda v: v == "present", d) for n, (_, d) in CATALOG_SECRET_OUTPUTS.items()},
+    }
+    names = [*plain_names, CATALOG_VERSIONS[0], *secret_names]
+    checked = pulumi.Output.all(
+        *[reference.get_output(n) for n in plain_names], plain.apply(lambda v: v["versions"]), *present
+    ).apply(_checked(tier_stack, names, {}, show=True, catalog=expected))
+    with_plain = pulumi.Output.all(plain, checked).apply(
+        lambda parts: {**parts[0], **{n: parts[1][n] for n in plain_names}}
+    )
+    catalog_secrets = pulumi.Output.all(*[reference.get_output(n) for n in secret_names]).apply(
+        lambda values: dict(zip(secret_names, values, strict=True))
+    )
+    with_secrets = pulumi.Output.all(secrets, catalog_secrets, checked).apply(
+        lambda parts: {**parts[0], **parts[1]}
+    )
+    return with_plain, with_secrets
