@@ -42,6 +42,7 @@ up: setup
 bench: setup
 	$(BIN)/python -m tools.bench
 	$(BIN)/python -m tools.bench_lakefs
+	$(BIN)/python -m tools.bench_catalog
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
