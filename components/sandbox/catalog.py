@@ -26,6 +26,7 @@ import pulumi_kubernetes as k8s
 from components.k8s import (
     ContainerResources,
     config_checksum,
+    config_map_volume,
     container_security_context,
     empty_dir,
     one_shot_job,
@@ -198,10 +199,7 @@ class SandboxCatalog(pulumi.ComponentResource):
             user=_POSTGRES_UID,
             containers=[container],
             volumes=[
-                k8s.core.v1.VolumeArgs(
-                    name="scripts",
-                    config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(name=scripts.metadata.name),
-                ),
+                config_map_volume("scripts", scripts.metadata.name),
                 # The dump: about the size of the catalog, a few MiB per thousand tables.
                 empty_dir("work", size_limit="1Gi"),
                 empty_dir("tmp"),

@@ -34,6 +34,7 @@ from components.k8s import (
     ContainerResources,
     check_object_name,
     config_checksum,
+    config_map_volume,
     container_security_context,
     one_shot_job,
     one_shot_pod_spec,
@@ -238,12 +239,7 @@ def _create_job(
     pod_spec = one_shot_pod_spec(
         user=_POSTGRES_UID,
         containers=[container],
-        volumes=[
-            k8s.core.v1.VolumeArgs(
-                name="scripts",
-                config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(name=config_map.metadata.name),
-            )
-        ],
+        volumes=[config_map_volume("scripts", config_map.metadata.name)],
     )
     return one_shot_job(
         f"{name}-db-init-job",
