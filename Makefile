@@ -65,6 +65,7 @@ up: need-stack setup
 bench: setup
 	$(BIN)/python -m tools.bench
 	$(BIN)/python -m tools.bench_lakefs
+	$(BIN)/python -m tools.bench_catalog
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -15,12 +15,13 @@ SOURCE_COMMIT = "c0ffee" + "0" * 58
 PROD_TIER = "organization/pipeline-sandbox/prod"
 ACCESS_KEY_ID = "AKIAPRODTIERKEY00001"
 SECRET_ACCESS_KEY = "prod-tier-secret-value-never-shown"
+READER_PASSWORD = "prod-metastore-reader-password-never-shown"
 
 # What a deployed prod tier exports (the tier's output contract, README "Tier outputs").
 PROD_TIER_OUTPUTS: dict[str, Any] = {
     "environment": "prod",
     "namespace": "pipeline-prod",
-    "versions": {"lakefs": "1.84.0", "dagster": "1.13.28", "postgres": "16.4"},
+    "versions": {"lakefs": "1.84.0", "dagster": "1.13.28", "postgres": "16.4", "metastore": "4.0.1"},
     "lakefsEndpoint": "https://lakefs.example.com",
     "lakefsInternalEndpoint": "http://lakefs.pipeline-prod.svc.cluster.local:80",
     "lakefsRepository": "pipeline",
@@ -28,10 +29,24 @@ PROD_TIER_OUTPUTS: dict[str, Any] = {
     "lakefsAccessKeyId": SecretValue(ACCESS_KEY_ID),
     "lakefsSecretAccessKey": SecretValue(SECRET_ACCESS_KEY),
     "metastoreUri": "thrift://metastore.pipeline-prod.svc.cluster.local:9083",
+    "metastoreDatabase": {
+        "host": "tier-postgres.pipeline-prod.svc.cluster.local",
+        "port": 5432,
+        "name": "metastore",
+        "sslmode": "disable",
+    },
+    "metastoreReaderUsername": SecretValue("metastore_reader"),
+    "metastoreReaderPassword": SecretValue(READER_PASSWORD),
     "codeImageRepository": "registry.example.com/pipeline",
     "codeModule": "pipeline.definitions",
 }
 TIER_OUTPUTS = {PROD_TIER: PROD_TIER_OUTPUTS}
+# A tier deployed before sandboxes had their own metastore: none of the catalog outputs.
+OLDER_TIER_OUTPUTS = {
+    k: v
+    for k, v in PROD_TIER_OUTPUTS.items()
+    if k not in {"metastoreDatabase", "metastoreReaderUsername", "metastoreReaderPassword"}
+} | {"versions": {"lakefs": "1.84.0", "dagster": "1.13.28", "postgres": "16.4"}}
 
 
 def created_branch(args: Any) -> dict[str, Any]:

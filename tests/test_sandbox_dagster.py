@@ -75,7 +75,8 @@ def test_the_code_location_runs_the_given_image_with_the_wiring_contract() -> No
     assert env["LAKEFS_REPOSITORY"] == PROD_TIER_OUTPUTS["lakefsRepository"]
     assert env["LAKEFS_BRANCH"] == sandbox_names("feature/orders").lakefs_branch
     assert env["LAKEFS_SOURCE_COMMIT"] == SOURCE_COMMIT
-    assert env["HIVE_METASTORE_URI"] == PROD_TIER_OUTPUTS["metastoreUri"]
+    # The sandbox's own metastore (sandbox:metastore isolated, the default), not the tier's.
+    assert env["HIVE_METASTORE_URI"] == f"thrift://metastore.{NAMESPACE}.svc.cluster.local:9083"
     # Credentials arrive only from the Secret, for the code server and (through the container
     # context) every run pod.
     assert location["envSecrets"] == [{"name": "lakefs-credentials"}]
@@ -99,10 +100,15 @@ def test_no_pod_is_created_before_its_secret_and_the_namespace_guards_exist() ->
     ]
     assert credentials.urn in run.one(CHART).dependencies
     # Pod-making objects, nested in components or not, wait for the LimitRange defaults and quota.
-    for kind in (CHART, "kubernetes:apps/v1:StatefulSet", "kubernetes:batch/v1:Job"):
-        dependencies = run.one(kind).dependencies
-        missing = [g.rsplit("::", 1)[-1] for g in guards if g not in dependencies]
-        assert not missing, f"{kind} does not wait for {missing}"
+    kinds = (
+        CHART,
+        "kubernetes:apps/v1:StatefulSet",
+        "kubernetes:batch/v1:Job",
+        "kubernetes:apps/v1:Deployment",
+    )
+    for resource in [r for kind in kinds for r in run.of_type(kind)]:
+        missing = [g.rsplit("::", 1)[-1] for g in guards if g not in resource.dependencies]
+        assert not missing, f"{resource.name} does not wait for {missing}"
 
 
 def test_without_an_image_the_tiers_code_image_is_tagged_with_the_checked_out_commit(
@@ -162,7 +168,7 @@ def test_run_storage_is_a_private_postgres_created_inside_the_sandbox_namespace(
     container = statefulset.inputs["spec"]["template"]["spec"]["containers"][0]
     assert container["image"] == f"postgres:{PROD_TIER_OUTPUTS['versions']['postgres']}"
     # The database is created by a Job in the cluster: no path from the deploying machine needed.
-    job = run.one("kubernetes:batch/v1:Job")
+    job = run.one("kubernetes:batch/v1:Job", "dagster-postgres-db-init-job")
     assert job.inputs["metadata"]["namespace"] == NAMESPACE
     postgresql = values_of(run)["postgresql"]
     assert postgresql["enabled"] is False
@@ -256,7 +262,8 @@ def _pod_requests(run: ProgramRun) -> list[dict[str, str]]:
     pods = [
         r.inputs["spec"]["template"]["spec"]
         for r in run.resources
-        if r.type in ("kubernetes:apps/v1:StatefulSet", "kubernetes:batch/v1:Job")
+        if r.type
+        in ("kubernetes:apps/v1:StatefulSet", "kubernetes:batch/v1:Job", "kubernetes:apps/v1:Deployment")
     ]
     return [c["resources"]["requests"] for pod in pods for c in pod["containers"]]
 

@@ -22,12 +22,17 @@ BASE = {
     "sandbox:image": "r.example.com/p:1",
 }
 # What may take a value from the lakeFS branch: the plain wiring (it names the snapshot's commit),
-# the Dagster chart whose code location gets the same wiring (a component, updated in place), and
-# the guard, which must be replaced with the branch.
+# the Dagster chart whose code location gets the same wiring (a component, updated in place), the
+# guard, which must be replaced with the branch, and the sandbox metastore's seed Job (a newer
+# snapshot re-seeds; replacing a Job deletes only the Job) and its server's Deployment (it restarts
+# after a re-seed; replacing it deletes only its pods). The metastore's database, Service and
+# config, like the run storage, take nothing from the branch.
 MAY_FOLLOW_THE_BRANCH = {
     ("kubernetes:core/v1:ConfigMap", "sandbox-wiring"),
     ("kubernetes:helm.sh/v4:Chart", "sandbox-dagster-host-chart"),
     (GUARD, "sandbox-delete-guard"),
+    ("kubernetes:batch/v1:Job", "sandbox-catalog-seed"),
+    ("kubernetes:apps/v1:Deployment", "metastore-deployment"),
 }
 
 
@@ -88,12 +93,14 @@ def test_run_storage_and_caps_take_no_input_from_the_branch() -> None:
         r
         for r in run.resources
         if r.type.split(":")[1].endswith(("v1", "networking.k8s.io/v1"))
-        and r.name != "sandbox-wiring"
+        and (r.type, r.name) not in MAY_FOLLOW_THE_BRANCH
         and r.custom
     ]
 
     assert {r.type for r in lasting} >= {
         "kubernetes:apps/v1:StatefulSet",
+        "kubernetes:core/v1:Service",
+        "kubernetes:core/v1:Secret",
         "kubernetes:core/v1:ResourceQuota",
         "kubernetes:core/v1:LimitRange",
         "kubernetes:networking.k8s.io/v1:NetworkPolicy",

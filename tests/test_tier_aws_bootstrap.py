@@ -79,13 +79,18 @@ def test_each_consumer_gets_its_own_role_database_and_password_with_tls() -> Non
         )
         passwords.add(data["password"])
     assert len(passwords) == len(CONSUMERS)
-    assert bootstrap_container(run)["env"][-3:] == [
+    assert bootstrap_container(run)["env"][-4:] == [
         {
-            "name": f"PASSWORD_{db.upper()}",
-            "valueFrom": {"secretKeyRef": {"name": f"tier-rds-db-{db}", "key": "password"}},
+            "name": f"PASSWORD_{role.upper()}",
+            "valueFrom": {
+                "secretKeyRef": {"name": f"tier-rds-db-{role.replace('_', '-')}", "key": "password"}
+            },
         }
-        for db in CONSUMERS
+        for role in (*CONSUMERS, "metastore_reader")
     ]
+    reader = manifest(run, "tier-rds-db-metastore-reader")["stringData"]
+    assert (reader["username"], reader["database"]) == ("metastore_reader", "metastore")
+    assert reader["password"] not in passwords
 
 
 def test_lakefs_the_metastore_and_dagster_log_in_as_themselves() -> None:

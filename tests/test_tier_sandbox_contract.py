@@ -46,7 +46,11 @@ def test_a_sandbox_deploys_on_the_outputs_of_the_prod_tier_program() -> None:
     assert chart.inputs["version"] == tier.outputs["versions"]["dagster"]
     location = chart.inputs["values"]["dagster-user-deployments"]["deployments"][0]
     assert location["env"]["LAKEFS_ENDPOINT"] == tier.outputs["lakefsInternalEndpoint"]
-    assert location["env"]["HIVE_METASTORE_URI"] == tier.outputs["metastoreUri"]
+    seed = sandbox.one("kubernetes:batch/v1:Job", "sandbox-catalog-seed")
+    env = {e["name"]: e.get("value") for e in seed.inputs["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["SOURCE_HOST"] == tier.outputs["metastoreDatabase"]["host"]
+    assert env["SOURCE_DATABASE"] == tier.outputs["metastoreDatabase"]["name"]
+    assert location["env"]["HIVE_METASTORE_URI"].startswith("thrift://metastore.sbx-")
     assert location["dagsterApiGrpcArgs"] == ["--module-name", tier.outputs["codeModule"]]
     branch = sandbox.one("pulumi-python:dynamic/lakefs:Branch")
     assert branch.inputs["repository"] == tier.outputs["lakefsRepository"]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, model_validator
 
 from components.config.durations import Duration
 from components.config.kubernetes import KubernetesConfig, Quantity
@@ -21,6 +22,29 @@ _IMAGE = re.compile(
     r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"
 )
 _LAKEFS_REF = re.compile(r"^[A-Za-z0-9_][-A-Za-z0-9_./~^@]*$")
+# Hive stores database names in lower case; these need no quoting anywhere.
+_HIVE_DATABASE = re.compile(r"^[a-z0-9_]{1,128}$")
+
+
+class MetastoreMode(StrEnum):
+    """Which Hive metastore a sandbox's pipeline code talks to."""
+
+    ISOLATED = "isolated"
+    """Its own, seeded from the tier's with locations on the sandbox's branch."""
+    SHARED = "shared"
+    """The tier's: unsafe for pipelines that create, alter or drop tables or partitions."""
+    NONE = "none"
+    """None: HIVE_METASTORE_URI is not set."""
+
+
+def _hive_databases(value: list[str]) -> list[str]:
+    bad = [name for name in value if not _HIVE_DATABASE.match(name)]
+    if bad or not value or len(set(value)) != len(value):
+        raise ValueError(
+            "expected a non-empty list of distinct Hive database names (lower-case letters, digits, '_'), "
+            f"got {value!r}"
+        )
+    return value
 
 
 def _git_branch(value: str) -> str:
@@ -104,3 +128,20 @@ class SandboxConfig(ConfigModel):
     git_dir: str = Field(default=".", description="working tree of the pipeline's git checkout")
     quota: QuotaConfig = Field(default_factory=QuotaConfig, description="namespace resource caps")
     kubernetes: KubernetesConfig = Field(default_factory=KubernetesConfig, description="cluster access")
+    metastore: MetastoreMode = Field(
+        default=MetastoreMode.ISOLATED,
+        description="isolated (own metastore seeded from the tier's), shared (the tier's; unsafe for "
+        "pipelines that change tables) or none",
+    )
+    metastore_databases: Annotated[list[str], AfterValidator(_hive_databases)] | None = Field(
+        default=None, description="Hive databases an isolated metastore is seeded with; default: all"
+    )
+
+    @model_validator(mode="after")
+    def _databases_need_isolated(self) -> SandboxConfig:
+        if self.metastore_databases is not None and self.metastore is not MetastoreMode.ISOLATED:
+            raise ValueError(
+                "sandbox:metastoreDatabases applies only when sandbox:metastore is isolated, "
+                f"not {self.metastore.value}"
+            )
+        return self

@@ -24,3 +24,10 @@ def empty_dir(name: str, *, size_limit: str | None = None, memory: bool = False)
             medium="Memory" if memory else None, size_limit=size_limit
         ),
     )
+
+
+def config_map_volume(name: str, config_map: pulumi.Input[str]) -> k8s.core.v1.VolumeArgs:
+    """A volume of ConfigMap ``config_map``'s keys as files, e.g. scripts a Job runs."""
+    return k8s.core.v1.VolumeArgs(
+        name=name, config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(name=config_map)
+    )

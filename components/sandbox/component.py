@@ -2,7 +2,8 @@
 
 It reads the tier's contract, then declares, all in the sandbox's own namespace: the namespace with
 its caps and isolation, the lakeFS credentials Secret and wiring ConfigMap for pipeline code, the
-zero-copy lakeFS branch, and an isolated Dagster running the branch's code.
+zero-copy lakeFS branch, an isolated Dagster running the branch's code and (``sandbox:metastore``
+isolated, the default) its own Hive metastore seeded from the tier's onto the branch.
 """
 
 from __future__ import annotations
@@ -16,17 +17,24 @@ import pulumi_kubernetes as k8s
 
 from components.cluster import kubernetes_provider
 from components.config import SandboxStackConfig
+from components.config.sandbox import MetastoreMode
 from components.k8s import PART_OF, opaque_secret, pod_security_admission_labels, standard_labels
+from components.k8s.names import service_host
 from components.lakefs import Branch, BranchArgs, BranchDeleteGuard, BranchDeleteGuardArgs, LakeFSConnection
+from components.sandbox.catalog import METASTORE, SandboxCatalog, SandboxCatalogArgs, TierCatalog
 from components.sandbox.dag_deployment import SandboxDagster, SandboxDagsterArgs, split_image
 from components.sandbox.lease import SandboxLease
 from components.sandbox.place import ANNOTATION_PREFIX, SandboxPlace, SandboxPlaceArgs
 from components.sandbox.tier_link import TierLink, link_tier
 from components.stackref import qualify_stack_name
 from components.tier.dagster_host import instigator_flags
+from components.tier.metastore import PORT as METASTORE_PORT
+from components.tier.postgres_local import LocalPostgres
 
 CREDENTIALS_SECRET = "lakefs-credentials"  # noqa: S105 - a Secret object name, not a password
 WIRING_CONFIG_MAP = "pipeline-wiring"
+METASTORE_DATABASE = "metastore"
+"""The sandbox metastore's database, beside the Dagster run storage on the sandbox's Postgres."""
 
 
 @dataclass(frozen=True)
@@ -51,7 +59,11 @@ class Sandbox(pulumi.ComponentResource):
         self._settings = settings = args.settings
         self._names = settings.names
         tier_stack = qualify_stack_name(settings.config.tier, pulumi.get_organization(), pulumi.get_project())
-        self.tier = link_tier(f"{name}-tier", tier_stack, opts=pulumi.ResourceOptions(parent=self))
+        self._isolated = settings.config.metastore is MetastoreMode.ISOLATED
+        self.catalog: SandboxCatalog | None = None
+        self.tier = link_tier(
+            f"{name}-tier", tier_stack, catalog=self._isolated, opts=pulumi.ResourceOptions(parent=self)
+        )
         self.lease = self._create_lease(name)
         self.expires_at = self.lease.expiresAt
         self.expires_at.apply(self._warn_if_expired)
@@ -78,9 +90,12 @@ class Sandbox(pulumi.ComponentResource):
         wiring = self.wiring()
         wiring_map = self._create_wiring(name, wiring, in_cluster)
         self.dagster = self._create_dagster(name, credentials, wiring, in_cluster)
-        self.delete_guard = self._create_delete_guard(
-            name, [self.lease, self.data, self.provider, self.place, credentials, wiring_map, self.dagster]
-        )
+        everything: list[pulumi.Resource] = [
+            self.lease, self.data, self.provider, self.place, credentials, wiring_map, self.dagster
+        ]  # fmt: skip
+        if self.catalog is not None:
+            everything.append(self.catalog)
+        self.delete_guard = self._create_delete_guard(name, everything)
         self.register_outputs(self.stack_outputs())
 
     def _create_lease(self, name: str) -> SandboxLease:
@@ -172,16 +187,57 @@ class Sandbox(pulumi.ComponentResource):
 
     def wiring(self) -> dict[str, pulumi.Input[str]]:
         """The plain part of the wiring contract every code location and run pod receives."""
-        return {
+        wiring: dict[str, pulumi.Input[str]] = {
             "LAKEFS_ENDPOINT": self.tier.get("lakefsInternalEndpoint"),
             "LAKEFS_REPOSITORY": self.tier.get("lakefsRepository"),
             "LAKEFS_BRANCH": self._names.lakefs_branch,
             "LAKEFS_SOURCE_COMMIT": self.source_commit,
-            "HIVE_METASTORE_URI": self.tier.get("metastoreUri"),
+            "HIVE_METASTORE_URI": self.metastore_uri(),
             "PIPELINE_SANDBOX": self._names.namespace,
             "PIPELINE_GIT_BRANCH": self._settings.git_branch,
             **instigator_flags(self._settings.config.schedules, self._settings.config.sensors),
         }
+        if self._settings.config.metastore is MetastoreMode.NONE:
+            del wiring["HIVE_METASTORE_URI"]
+        return wiring
+
+    def metastore_uri(self) -> pulumi.Input[str]:
+        """The sandbox's own metastore when isolated (its Service's fixed name), else the tier's."""
+        if self._isolated:
+            return pulumi.Output.concat(
+                "thrift://", service_host(METASTORE, self._names.namespace), f":{METASTORE_PORT}"
+            )
+        return self.tier.get("metastoreUri")
+
+    def _create_catalog(self, name: str, postgres: LocalPostgres) -> dict[str, pulumi.Input[str]]:
+        """Declares the sandbox's metastore on ``postgres``; the code location waits for its URI."""
+        versions = self.tier.get("versions")
+        self.catalog = SandboxCatalog(
+            f"{name}-catalog",
+            SandboxCatalogArgs(
+                namespace=self.namespace,
+                tier=TierCatalog(
+                    database=self.tier.get("metastoreDatabase"),
+                    reader_username=self.tier.secret("metastoreReaderUsername"),
+                    reader_password=self.tier.secret("metastoreReaderPassword"),
+                    metastore_version=versions.apply(lambda v: v["metastore"]),
+                    postgres_version=versions.apply(lambda v: v["postgres"]),
+                ),
+                # The seed waits for the Job that creates the metastore database and its role.
+                postgres_host=pulumi.Output.all(
+                    postgres.host, *([postgres.bootstrap_job.id] if postgres.bootstrap_job else [])
+                ).apply(lambda parts: str(parts[0])),
+                database=postgres.databases[METASTORE_DATABASE],
+                repository=self.tier.get("lakefsRepository"),
+                source_ref=self.source_ref,
+                source_commit=self.source_commit,
+                branch=self._names.lakefs_branch,
+                include_databases=self._settings.config.metastore_databases,
+                image_registry=self.tier.get("imageRegistry"),
+            ),
+            opts=pulumi.ResourceOptions(parent=self, provider=self.provider),
+        )
+        return {"HIVE_METASTORE_URI": self.catalog.uri}
 
     def _create_wiring(
         self, name: str, wiring: dict[str, pulumi.Input[str]], opts: pulumi.ResourceOptions
@@ -231,6 +287,8 @@ class Sandbox(pulumi.ComponentResource):
                 # Installs the Dagster chart and pulls images the way the tier does.
                 chart_source=self.tier.get("dagsterChart"),
                 image_registry=self.tier.get("imageRegistry"),
+                more_databases=[METASTORE_DATABASE] if self._isolated else [],
+                before_code_location=(lambda pg: self._create_catalog(name, pg)) if self._isolated else None,
             ),
             opts=opts,
         )
@@ -270,4 +328,18 @@ class Sandbox(pulumi.ComponentResource):
             "owner": self._settings.owner,
             "expiresAt": self.expires_at,
             "dagsterUrl": self.dagster.url_port_forward_command,
+            **self._metastore_outputs(),
         }
+
+    def _metastore_outputs(self) -> dict[str, Any]:
+        mode = self._settings.config.metastore
+        outputs: dict[str, Any] = {"metastore": mode.value}
+        if mode is not MetastoreMode.NONE:
+            outputs["metastoreUri"] = self.metastore_uri()
+        if self.catalog is not None:
+            context = self._settings.config.kubernetes.context
+            outputs["metastoreSeedLog"] = pulumi.Output.concat(
+                "kubectl ", f"--context {context} " if context else "", "-n ", self._names.namespace,
+                " logs job/", self.catalog.seed_job_name,
+            )  # fmt: skip
+        return outputs

@@ -18,7 +18,7 @@ starts none, and the code location is told ``sandbox:schedules``/``sandbox:senso
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -94,6 +94,13 @@ class SandboxDagsterArgs:
     chart_base_dir: Path = field(default=PROJECT_DIR)
     """Where a relative local chart path is read from."""
 
+    more_databases: Sequence[str] = ()
+    """Further databases on the run storage's server, e.g. the sandbox's metastore."""
+    before_code_location: Callable[[LocalPostgres], Mapping[str, pulumi.Input[str]]] | None = None
+    """Called once the run storage is declared, with it; declares what must be ready before the code
+    location starts (the sandbox's metastore) and returns the wiring values that wait for it, which
+    replace those in ``wiring`` for the Dagster chart."""
+
 
 def _locate_dagster_chart(args: SandboxDagsterArgs) -> pulumi.Output[ChartLocation]:
     def locate(resolved: list[str]) -> ChartLocation:
@@ -123,13 +130,16 @@ class SandboxDagster(pulumi.ComponentResource):
             LocalPostgresArgs(
                 namespace=args.namespace,
                 version=args.postgres_version,
-                databases=[RUN_DATABASE],
+                databases=[RUN_DATABASE, *args.more_databases],
                 storage_size=RUN_STORAGE_SIZE,
                 image_registry=args.image_registry,
             ),
             opts=child,
         )
         run_database = self.run_storage.databases[RUN_DATABASE]
+        env = dict(args.wiring)
+        if args.before_code_location is not None:
+            env.update(args.before_code_location(self.run_storage))
         self.host = DagsterHost(
             f"{name}-host",
             DagsterHostArgs(
@@ -140,7 +150,7 @@ class SandboxDagster(pulumi.ComponentResource):
                     image_repository=args.image_repository,
                     image_tag=args.image_tag,
                     grpc_args=("--module-name", args.module),
-                    env=args.wiring,
+                    env=env,
                     env_secrets=(args.credentials_secret,),
                 ),
                 postgres=PostgresConnection.to(self.run_storage.host, run_database),

@@ -21,6 +21,7 @@ from components.images import check_registry
 _URL = re.compile(HTTP_URL)
 # The tier versions a sandbox runs itself: Dagster (its own host) and Postgres (its run storage).
 SANDBOX_VERSIONS = {"dagster", "postgres"}
+_SSLMODES = {"disable", "require"}
 
 
 def _url(value: Any) -> bool:
@@ -41,6 +42,20 @@ def _versions(value: Any) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _metastore_database(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and _text(value.get("host"))
+        and _text(value.get("name"))
+        and isinstance(value.get("port"), int | float)
+        and value.get("sslmode") in _SSLMODES
+    )
+
+
+def _catalog_versions(value: Any) -> bool:
+    return isinstance(value, dict) and _text(value.get("metastore"))
 
 
 # output name -> (check, what is expected)
@@ -86,6 +101,23 @@ SECRET_OUTPUTS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "lakefsAccessKeyId": (_text, "an access key id"),
     "lakefsSecretAccessKey": (_text, "a secret access key"),
 }
+# Only an isolated metastore reads these; tiers deployed before they existed lack them.
+CATALOG_PLAIN_OUTPUTS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "metastoreDatabase": (_metastore_database, "an object with host, port, name and sslmode"),
+}
+CATALOG_VERSIONS: tuple[str, tuple[Callable[[Any], bool], str]] = (
+    "versions",
+    (_catalog_versions, "an object of component versions including 'metastore'"),
+)
+CATALOG_SECRET_OUTPUTS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "metastoreReaderUsername": (_text, "the read-only role of the tier's metastore database"),
+    "metastoreReaderPassword": (_text, "its password"),
+}
+CATALOG_HINT = (
+    "a sandbox with its own metastore (sandbox:metastore isolated, the default) copies the tier's catalog "
+    "through these outputs; run `pulumi up` on the tier stack to add them, or set "
+    "`pulumi config set sandbox:metastore shared` to use the tier's metastore as before"
+)
 
 
 TIER_KEY = "sandbox:tier (default prod)"
@@ -146,8 +178,12 @@ def _checked(
     names: Sequence[str],
     expected: Mapping[str, tuple[Callable[[Any], bool], str]],
     show: bool,
+    *,
     optional: Mapping[str, tuple[Callable[[Any], bool], str, Any]] | None = None,
+    catalog: Mapping[str, tuple[Callable[[Any], bool], str]] | None = None,
 ) -> Callable[[list[Any]], dict[str, Any]]:
+    """Checks ``expected``, then ``catalog`` (outputs an isolated metastore needs) with its own hint."""
+
     def check(values: list[Any]) -> dict[str, Any]:
         by_name = dict(zip(names, values, strict=True))
         problems = contract_problems(tier_stack, by_name, expected, show)
@@ -157,6 +193,12 @@ def _checked(
             raise TierContractError(
                 f"tier stack {tier_stack!r} does not provide what a sandbox needs; check that "
                 f"{TIER_KEY} names a tier stack whose last `pulumi up` succeeded:\n{lines}"
+            )
+        missing = contract_problems(tier_stack, by_name, catalog or {}, show)
+        if missing:
+            lines = "\n".join(f"  - {p}" for p in missing)
+            raise TierContractError(
+                f"tier stack {tier_stack!r} is older than this sandbox:\n{lines}\n{CATALOG_HINT}"
             )
         return by_name
 
@@ -213,12 +255,22 @@ async def _readable(reference: pulumi.StackReference, tier_stack: str) -> bool:
     return True
 
 
-def link_tier(name: str, tier_stack: str, opts: pulumi.ResourceOptions | None = None) -> TierLink:
-    """Reads ``tier_stack``'s outputs through a StackReference and validates the contract."""
+def link_tier(
+    name: str, tier_stack: str, *, catalog: bool = False, opts: pulumi.ResourceOptions | None = None
+) -> TierLink:
+    """Reads ``tier_stack``'s outputs through a StackReference and validates the contract.
+
+    Args:
+        catalog: also require what an isolated metastore needs (:data:`CATALOG_PLAIN_OUTPUTS`,
+            :data:`CATALOG_SECRET_OUTPUTS`, a ``metastore`` version); a tier that predates them is
+            refused with one message naming every missing one and what to run.
+    """
     reference = pulumi.StackReference(name, tier_stack, opts=opts)
     readable: pulumi.Output[bool] = pulumi.Output.from_input(_readable(reference, tier_stack))
     plain = _contract(reference, readable, tier_stack, PLAIN_OUTPUTS, show=True, optional=OPTIONAL_OUTPUTS)
     secrets = _contract(reference, readable, tier_stack, SECRET_OUTPUTS, show=False)
+    if catalog:
+        plain, secrets = _with_catalog(reference, tier_stack, plain, secrets)
     return TierLink(tier_stack, plain, secrets)
 
 
@@ -237,6 +289,47 @@ def _contract(
 
     def read(_: bool) -> pulumi.Output[dict[str, Any]]:
         values = pulumi.Output.all(*[reference.get_output(n) for n in names])
-        return values.apply(_checked(tier_stack, names, expected, show, optional))
+        return values.apply(_checked(tier_stack, names, expected, show, optional=optional))
 
     return readable.apply(read)
+
+
+def _with_catalog(
+    reference: pulumi.StackReference,
+    tier_stack: str,
+    plain: pulumi.Output[dict[str, Any]],
+    secrets: pulumi.Output[dict[str, Any]],
+) -> tuple[pulumi.Output[dict[str, Any]], pulumi.Output[dict[str, Any]]]:
+    """``plain`` and ``secrets`` with the catalog outputs added, once all of them check out."""
+    plain_names = list(CATALOG_PLAIN_OUTPUTS)
+    secret_names = list(CATALOG_SECRET_OUTPUTS)
+    # Whether a secret output is there is no secret; checking it beside the plain ones names every
+    # missing output in one message.
+    present = [
+        pulumi.Output.unsecret(reference.get_output(n).apply(lambda v: "present" if _text(v) else None))
+        for n in secret_names
+    ]
+    expected = {
+        **CATALOG_PLAIN_OUTPUTS,
+        CATALOG_VERSIONS[0]: CATALOG_VERSIONS[1],
+        **{n: (lambda v: v == "present", d) for n, (_, d) in CATALOG_SECRET_OUTPUTS.items()},
+    }
+    names = [*plain_names, CATALOG_VERSIONS[0], *secret_names]
+    # After the base contract: a tier that fails it is reported for that, not for being older.
+    base_ok = pulumi.Output.unsecret(secrets.apply(lambda _: True))
+    values: pulumi.Output[list[Any]] = pulumi.Output.all(
+        *[reference.get_output(n) for n in plain_names], plain.apply(lambda v: v["versions"]), *present
+    )
+    checked = pulumi.Output.all(values, base_ok).apply(
+        lambda parts: _checked(tier_stack, names, {}, show=True, catalog=expected)(parts[0])
+    )
+    with_plain = pulumi.Output.all(plain, checked).apply(
+        lambda parts: {**parts[0], **{n: parts[1][n] for n in plain_names}}
+    )
+    catalog_secrets = pulumi.Output.all(*[reference.get_output(n) for n in secret_names]).apply(
+        lambda values: dict(zip(secret_names, values, strict=True))
+    )
+    with_secrets = pulumi.Output.all(secrets, catalog_secrets, checked).apply(
+        lambda parts: {**parts[0], **parts[1]}
+    )
+    return with_plain, with_secrets

@@ -17,7 +17,7 @@ from components.images import pull_reference
 from components.k8s import opaque_secret, standard_labels
 from components.tier.aws_postgres import PORT, RdsPostgres, RdsPostgresArgs
 from components.tier.aws_storage import S3ObjectStore, S3ObjectStoreArgs
-from components.tier.data_plane import DATABASES, LAKEFS_SERVICE_ACCOUNT, DataPlane
+from components.tier.data_plane import DATABASES, LAKEFS_SERVICE_ACCOUNT, READERS, DataPlane
 from components.tier.lakefs_server import AwsS3Blockstore
 from components.tier.postgres_bootstrap import (
     DatabaseBootstrap,
@@ -90,6 +90,7 @@ def aws_data_plane(name: str, config: TierConfig, namespace: str, opts: pulumi.R
         postgres_sslmode="require",
         blockstore=AwsS3Blockstore(region=region, role_arn=store.lakefs_role_arn),
         storage_namespace=store.storage_namespace,
+        readers=bootstrap.readers,
     )
 
 
@@ -120,6 +121,7 @@ def _bootstrap(
             # The parameter group sets rds.force_ssl; the RDS CA is not in the image, so no verify-full.
             sslmode="require",
             depends_on=[database],
+            readers=READERS,
         ),
         opts,
     )

@@ -43,7 +43,7 @@ from components.tier.dagster_host import (
     DagsterHostArgs,
     PostgresConnection,
 )
-from components.tier.data_plane import DataPlane, local_data_plane
+from components.tier.data_plane import METASTORE_READER, DataPlane, local_data_plane
 from components.tier.lakefs_server import LakeFSServer, LakeFSServerArgs
 from components.tier.metastore import HiveMetastore, HiveMetastoreArgs, JdbcDriver, MetastoreDatabase
 from components.tier.promotion import promotion_gate
@@ -127,6 +127,13 @@ class Tier(pulumi.ComponentResource):
             opts=in_namespace,
         )
         self.metastore_uri = self.metastore.uri
+        self._metastore_database = {
+            "host": data.postgres_host,
+            "port": 5432,
+            "name": "metastore",
+            "sslmode": data.postgres_sslmode,
+        }
+        self._metastore_reader = data.readers[METASTORE_READER]
         self.dagster = self._create_dagster(name, data, in_namespace)
         self.register_outputs(self.stack_outputs())
 
@@ -282,6 +289,10 @@ class Tier(pulumi.ComponentResource):
             "lakefsInternalEndpoint": self.lakefs_internal_endpoint,
             **self.lakefs_contract,
             "metastoreUri": self.metastore_uri,
+            # What a sandbox needs to copy the catalog: where, and a read-only identity (secret).
+            "metastoreDatabase": self._metastore_database,
+            "metastoreReaderUsername": _secret(self._metastore_reader.user),
+            "metastoreReaderPassword": self._metastore_reader.password,
             "codeImageRepository": config.dagster.code_image_repository,
             "codeModule": config.dagster.module,
             "dagsterUrl": self.dagster.url_port_forward_command,

@@ -17,6 +17,9 @@ from components.tier.postgres_bootstrap import PostgresDatabase, SslMode
 from components.tier.postgres_local import LocalPostgres, LocalPostgresArgs
 
 DATABASES = ("lakefs", "metastore", "dagster")
+METASTORE_READER = "metastore_reader"
+"""Read-only role on the metastore database, with which sandboxes copy the tier's catalog."""
+READERS = {METASTORE_READER: "metastore"}
 LAKEFS_SERVICE_ACCOUNT = "lakefs"
 LAKEFS_BUCKET = "lakefs"
 
@@ -32,6 +35,8 @@ class DataPlane:
     """What every Postgres client must use: ``disable`` in the cluster, ``require`` on RDS."""
     blockstore: MinioBlockstore | AwsS3Blockstore
     storage_namespace: pulumi.Output[str]
+    readers: dict[str, PostgresDatabase]
+    """Per read-only role (:data:`READERS`): the database it reads and its credentials."""
 
     @property
     def postgres_params(self) -> dict[str, str]:
@@ -52,6 +57,7 @@ def local_data_plane(
             storage_size=config.sizes.postgres_volume,
             image_registry=config.images.registry,
             protect=config.protect,
+            readers=READERS,
         ),
         opts=opts,
     )
@@ -77,4 +83,5 @@ def local_data_plane(
             secret_access_key=store.secret_access_key,
         ),
         storage_namespace=pulumi.Output.from_input(f"s3://{store.bucket}/{config.lakefs.repository}"),
+        readers=postgres.readers,
     )

@@ -3,7 +3,8 @@
 Creates, in the given namespace:
 - a ConfigMap with ``metastore-site.xml`` (warehouse location, optional S3A wiring to lakeFS's S3
   gateway), mounted next to the image's own ``hive-site.xml``, which it overrides;
-- a Job that runs ``schematool -initOrUpgradeSchema`` once per metastore version and database;
+- a Job that runs ``schematool -initOrUpgradeSchema`` once per metastore version and database, unless
+  someone else writes the schema (a sandbox's seed copies its tier's, see ``external_schema``);
 - a Deployment running the metastore with ``IS_RESUME=true`` (its entrypoint never touches the schema,
   so restarts and extra replicas cannot race on it), and a Service on 9083.
 
@@ -114,13 +115,15 @@ class HiveMetastoreArgs:
     """Inputs of :class:`HiveMetastore`."""
 
     namespace: pulumi.Input[str]
-    version: str
-    """``apache/hive`` image tag, 4.x (e.g. ``4.0.1``): the schema Job relies on ``-initOrUpgradeSchema``."""
+    version: pulumi.Input[str]
+    """``apache/hive`` image tag, 4.x (e.g. ``4.0.1``): the schema Job relies on ``-initOrUpgradeSchema``.
+    A sandbox passes its tier's version as an Output, which is checked once it resolves."""
     database: MetastoreDatabase
     s3: MetastoreS3 | None = None
     jdbc_driver: JdbcDriver = field(default_factory=JdbcDriver)
-    image_registry: str | None = None
-    """Mirror registry the hive and curl images are pulled from (``tier:images.registry``)."""
+    image_registry: pulumi.Input[str] | None = None
+    """Mirror registry the hive and curl images are pulled from (``tier:images.registry``; a sandbox
+    passes its tier's ``imageRegistry``)."""
     replicas: int = 1
     # The image's entrypoint hard-codes -Xmx1G, so the limit leaves room above 1 GiB of heap.
     resources: ContainerResources = field(
@@ -130,9 +133,14 @@ class HiveMetastoreArgs:
     )
     job_ttl_seconds: int | None = None
     """Let Kubernetes delete the finished schema Job after this long; None keeps it and its logs."""
+    external_schema: pulumi.Input[str] | None = None
+    """Set when someone else writes the schema, e.g. a sandbox's seed Job (its name): then no schema
+    Job runs, and the value goes into the pod template, so the server starts only once it resolves
+    and restarts when it changes (a re-seed)."""
 
     def __post_init__(self) -> None:
-        hive_version(self.version)
+        if isinstance(self.version, str):
+            hive_version(self.version)
         if self.replicas < 1:
             raise ValueError(f"replicas must be at least 1, got {self.replicas}")
 
@@ -151,13 +159,15 @@ class HiveMetastore(pulumi.ComponentResource):
         self._name = name
         self._args = args
         self._labels = standard_labels(_APP, _COMPONENT, name)
-        self._image = pull_reference(f"apache/hive:{args.version}", args.image_registry)
+        self._image = pulumi.Output.all(args.version, args.image_registry).apply(
+            lambda parts: pull_reference(f"apache/hive:{hive_version(parts[0])}", parts[1])
+        )
         self._site_xml = _site_xml_output(args.s3)
         self.uri = pulumi.Output.concat("thrift://", service_host(name, args.namespace), f":{PORT}")
 
         config_map = self._create_config_map()
-        schema_job = self._create_schema_job(config_map)
-        self._create_deployment(config_map, schema_job)
+        schema_job = self._create_schema_job(config_map) if args.external_schema is None else None
+        self.deployment = self._create_deployment(config_map, schema_job)
         self._create_service()
         self.register_outputs({"uri": self.uri})
 
@@ -207,7 +217,9 @@ class HiveMetastore(pulumi.ComponentResource):
         driver = self._args.jdbc_driver
         fetch = k8s.core.v1.ContainerArgs(
             name=FETCH_CONTAINER,
-            image=pull_reference(driver.fetch_image, self._args.image_registry),
+            image=pulumi.Output.from_input(self._args.image_registry).apply(
+                lambda registry: pull_reference(driver.fetch_image, registry)
+            ),
             command=["sh", "-c"],
             args=[
                 'set -eu; curl -fsSL --retry 5 --retry-connrefused -o /jdbc/driver.part "$URL"; '
@@ -280,8 +292,8 @@ class HiveMetastore(pulumi.ComponentResource):
         # Rerun when the version (a schema upgrade) or the target database changes; never otherwise.
         # Parameters count only when there are any, so a stack without them keeps its Job.
         params = [urlencode(dict(db.params))] if db.params else []
-        checksum = pulumi.Output.from_input(db.host).apply(
-            lambda host: config_checksum(self._image, host, str(db.port), db.database, *params)
+        checksum = pulumi.Output.all(self._image, db.host).apply(
+            lambda parts: config_checksum(parts[0], parts[1], str(db.port), db.database, *params)
         )
         container = self._hive_container(
             "schematool",
@@ -305,7 +317,7 @@ class HiveMetastore(pulumi.ComponentResource):
         )
 
     def _create_deployment(
-        self, config_map: k8s.core.v1.ConfigMap, schema_job: k8s.batch.v1.Job
+        self, config_map: k8s.core.v1.ConfigMap, schema_job: k8s.batch.v1.Job | None
     ) -> k8s.apps.v1.Deployment:
         container = self._hive_container(
             "metastore",
@@ -330,16 +342,22 @@ class HiveMetastore(pulumi.ComponentResource):
                 template=k8s.core.v1.PodTemplateSpecArgs(
                     metadata=k8s.meta.v1.ObjectMetaArgs(
                         labels=self._labels,
-                        # A subPath mount never sees ConfigMap updates; roll the pods instead.
-                        annotations={
-                            "pipeline-sandbox/config-checksum": self._site_xml.apply(config_checksum)
-                        },
+                        annotations=self._pod_annotations(),
                     ),
                     spec=self._pod_spec(container, config_map, restart="Always"),
                 ),
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[schema_job]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[schema_job] if schema_job else []),
         )
+
+    def _pod_annotations(self) -> dict[str, pulumi.Input[str]]:
+        # A subPath mount never sees ConfigMap updates; roll the pods instead.
+        annotations: dict[str, pulumi.Input[str]] = {
+            "pipeline-sandbox/config-checksum": self._site_xml.apply(config_checksum)
+        }
+        if self._args.external_schema is not None:
+            annotations["pipeline-sandbox/schema"] = self._args.external_schema
+        return annotations
 
     def _create_service(self) -> k8s.core.v1.Service:
         return cluster_ip_service(

@@ -3,6 +3,8 @@
 Declares, in the given namespace and under the caller's parent:
 - per database: a generated password and a Secret for consumers (``username``, ``password``, ``host``,
   ``port``, ``database``, ``connection-string``, and ``postgresql-password`` for the Dagster chart);
+- per read-only role (e.g. ``metastore_reader``, with which sandboxes copy the tier's catalog): a
+  generated password and a Secret of the same shape; the role may read its database and nothing else;
 - a ConfigMap with an idempotent psql script and a Job that runs it as the server's admin.
 
 Why a Job and not ``/docker-entrypoint-initdb.d`` or a Pulumi provider: init scripts run only when a
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import pulumi
@@ -32,6 +34,7 @@ from components.k8s import (
     ContainerResources,
     check_object_name,
     config_checksum,
+    config_map_volume,
     container_security_context,
     one_shot_job,
     one_shot_pod_spec,
@@ -87,12 +90,15 @@ class DatabaseBootstrapArgs:
     """Let Kubernetes delete the finished Job after this long; None keeps it and its logs."""
     depends_on: Sequence[pulumi.Resource] = ()
     """What the Job waits for, e.g. the server's StatefulSet or RDS instance."""
+    readers: Mapping[str, str] = field(default_factory=dict)
+    """Read-only login roles: role name -> the database (one of ``databases``) it may read."""
 
     def __post_init__(self) -> None:
         reserved = {"postgres"}
         if isinstance(self.admin_username, str):
             reserved.add(self.admin_username)
-        check_database_names(self.databases, reserved=reserved)
+        check_database_names([*self.databases, *self.readers], reserved=reserved)
+        check_readers(self.readers, self.databases)
 
 
 @dataclass(frozen=True)
@@ -103,6 +109,8 @@ class DatabaseBootstrap:
     """Per database name: its user, password and credentials Secret."""
     job: k8s.batch.v1.Job | None
     """The Job that converges them; None when there are no databases."""
+    readers: dict[str, PostgresDatabase] = field(default_factory=dict)
+    """Per read-only role name: the database it reads, its password and credentials Secret."""
 
 
 def check_database_names(databases: Sequence[str], *, reserved: Collection[str]) -> None:
@@ -115,6 +123,13 @@ def check_database_names(databases: Sequence[str], *, reserved: Collection[str])
         )
     if len(set(databases)) != len(databases):
         raise ValueError(f"database names must be unique, got {list(databases)}")
+
+
+def check_readers(readers: Mapping[str, str], databases: Sequence[str]) -> None:
+    """Raises ValueError unless every read-only role reads one of ``databases``."""
+    unknown = {role: db for role, db in readers.items() if db not in databases}
+    if unknown:
+        raise ValueError(f"read-only roles {unknown} name databases not in {list(databases)}")
 
 
 def postgres_image(version: str) -> str:
@@ -133,21 +148,24 @@ def bootstrap_databases(
     """
     check_object_name(name, room=NAME_ROOM)
     databases = {db: _create_database(name, args, db, opts) for db in args.databases}
-    job = _create_job(name, args, databases, opts) if databases else None
-    return DatabaseBootstrap(databases=databases, job=job)
+    readers = {role: _create_database(name, args, db, opts, user=role) for role, db in args.readers.items()}
+    job = _create_job(name, args, databases, readers, opts) if databases else None
+    return DatabaseBootstrap(databases=databases, job=job, readers=readers)
 
 
 def _create_database(
-    name: str, args: DatabaseBootstrapArgs, db: str, opts: pulumi.ResourceOptions
+    name: str, args: DatabaseBootstrapArgs, db: str, opts: pulumi.ResourceOptions, user: str | None = None
 ) -> PostgresDatabase:
-    object_name = f"{name}-db-{db.replace('_', '-')}"
+    """The password and Secret of ``user`` (default: the owner role, named like ``db``) on ``db``."""
+    user = user or db
+    object_name = f"{name}-db-{user.replace('_', '-')}"
     # Letters and digits only: the password goes into URLs and JDBC options unescaped.
     generated = random.RandomPassword(f"{object_name}-password", length=32, special=False, opts=opts)
     # Secret by construction, not only by the engine's additionalSecretOutputs for `result`.
     password: pulumi.Output[str] = pulumi.Output.secret(generated.result)
     port = str(args.port)
     connection_string = pulumi.Output.concat(
-        "postgres://", db, ":", password, "@", args.host, ":", port, "/", db, "?sslmode=", args.sslmode
+        "postgres://", user, ":", password, "@", args.host, ":", port, "/", db, "?sslmode=", args.sslmode
     )
     opaque_secret(
         object_name,
@@ -155,7 +173,7 @@ def _create_database(
         namespace=args.namespace,
         labels=args.labels,
         string_data={
-            "username": db,
+            "username": user,
             "password": password,
             "host": args.host,
             "port": port,
@@ -166,16 +184,17 @@ def _create_database(
         },
         opts=opts,
     )
-    return PostgresDatabase(name=db, user=db, password=password, secret_name=object_name)
+    return PostgresDatabase(name=db, user=user, password=password, secret_name=object_name)
 
 
 def _create_job(
     name: str,
     args: DatabaseBootstrapArgs,
     databases: dict[str, PostgresDatabase],
+    readers: dict[str, PostgresDatabase],
     opts: pulumi.ResourceOptions,
 ) -> k8s.batch.v1.Job:
-    script = ensure_databases_script(list(databases))
+    script = ensure_databases_script(list(databases), {role: r.name for role, r in readers.items()})
     config_map = k8s.core.v1.ConfigMap(
         f"{name}-db-init",
         metadata=k8s.meta.v1.ObjectMetaArgs(
@@ -184,7 +203,7 @@ def _create_job(
         data={_SCRIPT: script},
         opts=opts,
     )
-    passwords = [db.password for db in databases.values()]
+    passwords = [db.password for db in [*databases.values(), *readers.values()]]
     # A new server (e.g. a replaced RDS instance) has none of the roles: rerun for it too.
     target = pulumi.Output.all(args.image, args.host, args.admin_username, str(args.port), args.sslmode)
     # The checksum of random 190-bit passwords reveals nothing; unsecret it so the Job name is readable.
@@ -206,6 +225,7 @@ def _create_job(
         ),
         secret_env("PGPASSWORD", args.admin_password_secret_name, args.admin_password_key),
         *[secret_env(_password_env(db.name), db.secret_name, "password") for db in databases.values()],
+        *[secret_env(_password_env(role), r.secret_name, "password") for role, r in readers.items()],
     ]
     container = k8s.core.v1.ContainerArgs(
         name="ensure-databases",
@@ -219,12 +239,7 @@ def _create_job(
     pod_spec = one_shot_pod_spec(
         user=_POSTGRES_UID,
         containers=[container],
-        volumes=[
-            k8s.core.v1.VolumeArgs(
-                name="scripts",
-                config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(name=config_map.metadata.name),
-            )
-        ],
+        volumes=[config_map_volume("scripts", config_map.metadata.name)],
     )
     return one_shot_job(
         f"{name}-db-init-job",
@@ -237,8 +252,9 @@ def _create_job(
     )
 
 
-def ensure_databases_script(databases: Sequence[str]) -> str:
-    """An idempotent psql script: per database, a login role and a database it owns.
+def ensure_databases_script(databases: Sequence[str], readers: Mapping[str, str] | None = None) -> str:
+    """An idempotent psql script: per database, a login role and a database it owns; per reader, a
+    read-only login role on one database (see :func:`_reader_lines`).
 
     ``CREATE DATABASE`` cannot run inside a ``DO`` block, and psql variables are not substituted inside
     one, so each statement is built by a guarded ``SELECT format(...)`` and run with ``\\gexec``;
@@ -272,7 +288,43 @@ def ensure_databases_script(databases: Sequence[str]) -> str:
             "SELECT format('REVOKE ALL ON DATABASE %I FROM PUBLIC', :'name') \\gexec",
             "",
         ]
+    for role, db in (readers or {}).items():
+        lines += _reader_lines(role, db)
     return "\n".join(lines)
+
+
+def _reader_lines(role: str, db: str) -> list[str]:
+    """A login role that can read every table and sequence of ``db``'s ``public`` schema, now and later.
+
+    It owns nothing, cannot create anything, inherits nothing and defaults to read-only transactions.
+    ``ALTER DEFAULT PRIVILEGES FOR ROLE <owner>`` covers tables the owner creates after this runs (the
+    metastore's schema Job runs after this Job on a new tier); ``GRANT ... ON ALL`` covers existing
+    ones. The admin may do both as a superuser, or as a member of the owner role (see above).
+    ``REVOKE CREATE ON SCHEMA public FROM PUBLIC`` is PostgreSQL 15's default, repeated for databases
+    that came from older versions.
+    """
+    return [
+        f"\\set name {role}",
+        f"\\set database {db}",
+        f"\\getenv password {_password_env(role)}",
+        "SELECT format('CREATE ROLE %I LOGIN', :'name')",
+        "  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'name') \\gexec",
+        "SELECT format('ALTER ROLE %I WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT PASSWORD %L',",
+        "  :'name', :'password') \\gexec",
+        "SELECT format('ALTER ROLE %I SET default_transaction_read_only = on', :'name') \\gexec",
+        "SELECT format('GRANT CONNECT ON DATABASE %I TO %I', :'database', :'name') \\gexec",
+        "\\connect :database",
+        "SELECT format('GRANT USAGE ON SCHEMA public TO %I', :'name') \\gexec",
+        "SELECT format('GRANT SELECT ON ALL TABLES IN SCHEMA public TO %I', :'name') \\gexec",
+        "SELECT format('GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO %I', :'name') \\gexec",
+        "SELECT format('ALTER DEFAULT PRIVILEGES FOR ROLE %I IN SCHEMA public GRANT SELECT ON TABLES TO %I',",
+        "  :'database', :'name') \\gexec",
+        "SELECT format('ALTER DEFAULT PRIVILEGES FOR ROLE %I IN SCHEMA public '",
+        "  'GRANT SELECT ON SEQUENCES TO %I', :'database', :'name') \\gexec",
+        "REVOKE CREATE ON SCHEMA public FROM PUBLIC;",
+        "\\connect postgres",
+        "",
+    ]
 
 
 def _password_env(db: str) -> str:

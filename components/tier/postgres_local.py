@@ -11,7 +11,7 @@ The tier uses this for lakeFS, the metastore and Dagster; each sandbox reuses it
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -77,9 +77,11 @@ class LocalPostgresArgs:
     """Protects the StatefulSet (and so its volume) and the superuser password baked into the data."""
     job_ttl_seconds: int | None = None
     """Let Kubernetes delete the finished init Job after this long; None keeps it and its logs."""
+    readers: Mapping[str, str] = field(default_factory=dict)
+    """Read-only login roles: role name -> the database it may read (see ``bootstrap_databases``)."""
 
     def __post_init__(self) -> None:
-        check_database_names(self.databases, reserved={SUPERUSER})
+        check_database_names([*self.databases, *self.readers], reserved={SUPERUSER})
         if isinstance(self.version, str):
             postgres_image(self.version)
 
@@ -95,6 +97,10 @@ class LocalPostgres(pulumi.ComponentResource):
     """Secret holding the superuser's ``username`` and ``password``."""
     databases: dict[str, PostgresDatabase]
     """Per database name: its user, password and credentials Secret."""
+    readers: dict[str, PostgresDatabase]
+    """Per read-only role: the database it reads, its password and credentials Secret."""
+    bootstrap_job: k8s.batch.v1.Job | None
+    """The Job that creates the roles and databases; whoever needs them waits for it."""
 
     def __init__(
         self, name: str, args: LocalPostgresArgs, opts: pulumi.ResourceOptions | None = None
@@ -114,7 +120,7 @@ class LocalPostgres(pulumi.ComponentResource):
         superuser_secret = self._create_superuser_secret()
         self._create_service()
         statefulset = self._create_statefulset(superuser_secret)
-        self.databases = bootstrap_databases(
+        bootstrap = bootstrap_databases(
             name,
             DatabaseBootstrapArgs(
                 namespace=args.namespace,
@@ -128,9 +134,13 @@ class LocalPostgres(pulumi.ComponentResource):
                 job_ttl_seconds=args.job_ttl_seconds,
                 # Pulumi awaits the StatefulSet's readiness, so the Job's first attempt usually connects.
                 depends_on=[statefulset],
+                readers=args.readers,
             ),
             self._child(),
-        ).databases
+        )
+        self.databases = bootstrap.databases
+        self.readers = bootstrap.readers
+        self.bootstrap_job = bootstrap.job
         self.register_outputs(
             {
                 "host": self.host,
