@@ -221,6 +221,7 @@ class Sandbox(pulumi.ComponentResource):
                 credentials_secret=credentials.metadata.name,
                 schedules=config.schedules,
                 sensors=config.sensors,
+                paused=config.paused,
                 kubectl_context=config.kubernetes.context,
             ),
             opts=opts,
@@ -261,4 +262,7 @@ class Sandbox(pulumi.ComponentResource):
             "owner": self._settings.owner,
             "expiresAt": self.expires_at,
             "dagsterUrl": self.dagster.url_port_forward_command,
+            "createdAt": self.lease.createdAt,
+            "paused": self._settings.config.paused,
+            "tier": self.tier.stack,
         }
