@@ -185,7 +185,9 @@ def _orphans(
     found: list[tuple[LakeFSAccess, OrphanBranch]] = []
     tiers = set(facts.accesses) | {context.default_tier}
     tier_accesses(context.backend, tiers - set(facts.accesses) - set(facts.unavailable), facts)
-    for tier, access in sorted(facts.accesses.items()):
+    # `prod` and `organization/<project>/prod` name one tier: list each lakeFS repository once.
+    unique = {(a.endpoint, a.repository): (tier, a) for tier, a in sorted(facts.accesses.items())}
+    for tier, access in unique.values():
         try:
             with access.session() as s:
                 found.extend((access, orphan) for orphan in orphan_branches(s, access.repository, owned))

@@ -97,7 +97,7 @@ def status_text(report: StatusReport) -> str:
         ("lakeFS branch", f"lakefs://{repository or '<repository>'}/{sandbox.lakefs_branch or NONE}"),
         ("snapshot", f"{source or NONE} (from {sandbox.text('sourceRef') or NONE})"),
     ]
-    text = [f"{label:<14}{value}" for label, value in lines]
+    text = [f"{label:<15}{value}" for label, value in lines]
     text.append("changes since the snapshot:")
     if diff is None:
         text.append(f"  unknown: {report.lakefs_error}")
