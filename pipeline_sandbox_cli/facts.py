@@ -5,9 +5,11 @@ lakeFS being unavailable never fails a listing: the affected rows say why, and t
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from components.lakefs.client import Session
 from components.lakefs.errors import LakeFSError
 from pipeline_sandbox_cli.backend import StackBackend
 from pipeline_sandbox_cli.inventory import Inventory, Sandbox
@@ -53,16 +55,26 @@ def gather(backend: StackBackend, inventory: Inventory, default_tier: str, paral
     sandboxes = inventory.deployed()
     tier_accesses(backend, {s.tier(default_tier) for s in sandboxes}, facts)
 
+    sessions: list[Session] = []
+    local = threading.local()  # one client per worker thread and tier, reused across its sandboxes
+
+    def session_for(tier: str, access: LakeFSAccess) -> Session:
+        cache: dict[str, Session] = local.__dict__.setdefault("sessions", {})
+        if tier not in cache:
+            cache[tier] = access.session()
+            sessions.append(cache[tier])
+        return cache[tier]
+
     def read(sandbox: Sandbox) -> tuple[str, BranchFacts | str]:
         tier = sandbox.tier(default_tier)
         access = facts.accesses.get(tier)
         if access is None:
             return sandbox.stack, facts.unavailable.get(tier, "no lakeFS access")
         try:
-            with access.session() as s:
-                return sandbox.stack, branch_facts(
-                    s, access.repository, str(sandbox.lakefs_branch), sandbox.text("sourceCommit")
-                )
+            s = session_for(tier, access)
+            return sandbox.stack, branch_facts(
+                s, access.repository, str(sandbox.lakefs_branch), sandbox.text("sourceCommit")
+            )
         except LakeFSError as exc:
             return sandbox.stack, str(exc)
 
@@ -72,4 +84,6 @@ def gather(backend: StackBackend, inventory: Inventory, default_tier: str, paral
                 facts.branches[stack] = result
             else:
                 facts.errors[stack] = result
+    for session in sessions:
+        session.__exit__(None, None, None)
     return facts

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import yaml
 
-from pipeline_sandbox_cli import commands
 from pipeline_sandbox_cli.backend import BackendError, StackBackend
 from pipeline_sandbox_cli.inventory import DEFAULT_PARALLEL, MAX_PARALLEL
 from pipeline_sandbox_cli.usage import EXIT_FAILED, EXIT_USAGE, UsageError
@@ -249,6 +248,9 @@ def main(
         out=lambda text: print(text, file=sys.stdout, flush=True),
         err=lambda text: print(text, file=sys.stderr, flush=True),
     )
+    # After parsing: --help answers without importing Pulumi, pydantic or the lakeFS SDK.
+    from pipeline_sandbox_cli import commands  # noqa: PLC0415
+
     try:
         project_dir = resolve_project_dir(args.project_dir)
         context = commands.Context(

@@ -101,7 +101,7 @@ class World:
         }
         config = {
             "sandbox:branch": branch,
-            "sandbox:owner": f"{branch.split('/')[-1]}@example.com",
+            "sandbox:owner": f"{branch.rsplit('/', maxsplit=1)[-1]}@example.com",
             "sandbox:image": "r.example.com/p:1",
         }
         finished = UpdateInfo("update", "succeeded", created, created + timedelta(minutes=3))

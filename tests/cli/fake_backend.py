@@ -12,6 +12,8 @@ config, so pausing is checked on the resources the program really declares.
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import os
 import threading
 import time
@@ -109,13 +111,17 @@ class FakeBackend:
         on_output(f"Updating ({stack}):")
         with self._program_lock:  # the Pulumi mocks are process-wide
             _ensure_event_loop()  # gc may pause from a worker thread; the mocks need a loop there
+            program = functools.partial(
+                run_program,
+                stack,
+                dict(fake.config),
+                stack_outputs=self._tier_outputs_for_program(),
+                computed={LEASE: simulated_lease, LAKEFS_BRANCH: created_branch, **SIMULATED},
+            )
             try:
-                run = run_program(
-                    stack,
-                    dict(fake.config),
-                    stack_outputs=self._tier_outputs_for_program(),
-                    computed={LEASE: simulated_lease, LAKEFS_BRANCH: created_branch, **SIMULATED},
-                )
+                # In a context of its own: the mocks' engine must not outlive this `up` (later code
+                # logging through pulumi.log would reach it instead of stderr).
+                run = contextvars.copy_context().run(program)
             except ProgramFailed as failure:
                 fake.history.append(_update("update", "failed"))
                 text = f"error: {failure.error}"
