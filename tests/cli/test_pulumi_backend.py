@@ -37,7 +37,8 @@ elif args[:2] == ["stack", "ls"]:
     print(json.dumps([{{"name": "prod", "current": True}},
                       {{"name": "sbx-fix-1", "current": False, "lastUpdate": when}}]))
 elif args[:2] == ["stack", "output"]:
-    outputs = {{"prod": {{"environment": "prod"}}, "sbx-fix-1": {{"gitBranch": "fix-1", "lakefsBranch": "sbx-fix-1"}}}}
+    outputs = {{"prod": {{"environment": "prod"}},
+               "sbx-fix-1": {{"gitBranch": "fix-1", "lakefsBranch": "sbx-fix-1"}}}}
     print(json.dumps(outputs[stack()]))
 elif args[:2] == ["stack", "history"]:
     print(json.dumps([{{"kind": "update", "startTime": when, "endTime": when, "message": "",
