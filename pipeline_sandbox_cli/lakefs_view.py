@@ -173,31 +173,16 @@ class DiffSummary:
 
 def diff_summary(s: Session, repo: str, branch: str, source_commit: str) -> DiffSummary:
     """Paths committed on ``branch`` since ``source_commit`` and its uncommitted changes."""
-    committed = _changes(
-        lambda after: s.call(
-            s.where("comparing the branch with its source commit", repo, branch),
-            s.refs.diff_refs,
-            repo,
-            source_commit,
-            branch,
-            after=after,
-            amount=LIMIT,
-            type="two_dot",
-            idempotent=True,
-        )
-    )
-    uncommitted = _changes(
-        lambda after: s.call(
-            s.where("listing uncommitted changes of branch", repo, branch),
-            s.branches.diff_branch,
-            repo,
-            branch,
-            after=after,
-            amount=LIMIT,
-            idempotent=True,
-        )
-    )
+    comparing = s.where("comparing the branch with its source commit", repo, branch)
+    listing = s.where("listing uncommitted changes of branch", repo, branch)
+    committed = _changes(_pages(s, comparing, s.refs.diff_refs, repo, source_commit, branch, type="two_dot"))
+    uncommitted = _changes(_pages(s, listing, s.branches.diff_branch, repo, branch))
     return DiffSummary(committed, uncommitted)
+
+
+def _pages(s: Session, where: Any, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[[str], Any]:
+    """One page of a paginated listing per call, starting after the given offset."""
+    return lambda after: s.call(where, fn, *args, after=after, amount=LIMIT, idempotent=True, **kwargs)
 
 
 def _changes(fetch: Callable[[str], Any], sample: int = 5) -> Changes:
