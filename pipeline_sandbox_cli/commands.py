@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from components.config import SandboxConfig
 from components.lakefs.errors import LakeFSError
 from pipeline_sandbox_cli import gc, operations, render
-from pipeline_sandbox_cli.backend import StackBackend
+from pipeline_sandbox_cli.backend import BackendError, StackBackend
 from pipeline_sandbox_cli.facts import LakeFSFacts, gather, tier_accesses
 from pipeline_sandbox_cli.gitremote import GitRemoteError, remote_branches
 from pipeline_sandbox_cli.inventory import Inventory, Sandbox, read_inventory
@@ -99,6 +99,8 @@ def status(args: argparse.Namespace, context: Context) -> int:
     stack = target_stack(context.backend, context.project_dir, args.stack, args.branch, context.parallel)
     summary = next(s for s in context.backend.list_stacks() if s.name == stack)
     inventory = read_inventory(context.backend, parallel=1, stacks=[summary])
+    if stack in inventory.unreadable:
+        raise BackendError(f"stack {stack!r} could not be read: {inventory.unreadable[stack]}")
     sandbox = inventory.find(stack)
     if sandbox is None:  # only if it became a tier stack between the two reads
         raise UsageError(f"{stack!r} is a tier stack; pipeline-sandbox only manages sandbox stacks")
