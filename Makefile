@@ -1,6 +1,7 @@
 # The two commands a newcomer needs (see README):
 #   make up STACK=<stack> [YES=1]   set up, then deploy the stack (`make preview STACK=<stack>` only shows changes)
 #   make test                       set up, then run lint, type checks and every test
+# `make setup` also installs the project itself (editable), which puts .venv/bin/pipeline-sandbox there.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -11,10 +12,11 @@ TIER_STACKS := dev stage prod
 
 .PHONY: setup test lint typecheck unit preview up plan bench clean need-stack
 
-$(BIN)/.installed: requirements.txt requirements-dev.txt
+$(BIN)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
 setup: $(BIN)/.installed
@@ -66,6 +68,7 @@ bench: setup
 	$(BIN)/python -m tools.bench
 	$(BIN)/python -m tools.bench_lakefs
 	$(BIN)/python -m tools.bench_catalog
+	$(BIN)/python -m tools.bench_cli
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

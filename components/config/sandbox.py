@@ -125,6 +125,11 @@ class SandboxConfig(ConfigModel):
     archive: bool = Field(default=True, description="tag the lakeFS branch head before destroy deletes it")
     schedules: bool = Field(default=False, description="run the code location's schedules")
     sensors: bool = Field(default=False, description="run the code location's sensors")
+    paused: bool = Field(
+        default=False,
+        description="scale the sandbox's Dagster (webserver, daemon, code server) to zero; "
+        "the namespace, run storage, lakeFS branch and catalog stay",
+    )
     git_dir: str = Field(default=".", description="working tree of the pipeline's git checkout")
     quota: QuotaConfig = Field(default_factory=QuotaConfig, description="namespace resource caps")
     kubernetes: KubernetesConfig = Field(default_factory=KubernetesConfig, description="cluster access")

@@ -160,20 +160,39 @@ class BranchProvider(LakeFSProvider):
         # Before any call, so that a mistyped opt-in fails even while lakeFS answers.
         forget, discard = forget_unreachable_opted_in(), discard_uncommitted_opted_in()
         with self.session(props) as s:
-            head = inspect_for_delete(s, repo, branch, props, forget=forget, discard=discard)
-            if head is None:
-                return
-            if props.get("archive", True):
-                _archive(s, repo, branch, head)
-            # Not found here means deleted concurrently (or by our own retried DELETE): goal met.
-            with contextlib.suppress(errors.LakeFSNotFoundError):
-                s.call(
-                    s.where("deleting branch", repo, branch),
-                    s.branches.delete_branch,
-                    repo,
-                    branch,
-                    idempotent=True,
-                )
+            safe_delete(s, repo, branch, props, forget=forget, discard=discard)
+
+
+def safe_delete(
+    s: Session, repo: str, branch: str, props: dict[str, Any], *, forget: bool, discard: bool
+) -> None:
+    """Deletes a branch the safe way: the checks of `inspect_for_delete`, the archive tag, the delete.
+
+    The one delete path of every sandbox branch: the provider's delete, and `pipeline-sandbox gc`
+    reclaiming a branch no stack owns any more (which passes False for both opt-ins).
+
+    Args:
+        s: An open session.
+        repo: Repository of the branch.
+        branch: Branch to delete.
+        props: The branch's state (`archive`, `discardUncommitted`, last known head).
+        forget: `FORGET_UNREACHABLE_ENV` opts in.
+        discard: `DISCARD_UNCOMMITTED_ENV` opts in.
+    """
+    head = inspect_for_delete(s, repo, branch, props, forget=forget, discard=discard)
+    if head is None:
+        return
+    if props.get("archive", True):
+        _archive(s, repo, branch, head)
+    # Not found here means deleted concurrently (or by our own retried DELETE): goal met.
+    with contextlib.suppress(errors.LakeFSNotFoundError):
+        s.call(
+            s.where("deleting branch", repo, branch),
+            s.branches.delete_branch,
+            repo,
+            branch,
+            idempotent=True,
+        )
 
 
 def inspect_for_delete(

@@ -282,6 +282,7 @@ class Sandbox(pulumi.ComponentResource):
                 credentials_secret=credentials.metadata.name,
                 schedules=config.schedules,
                 sensors=config.sensors,
+                paused=config.paused,
                 kubectl_context=config.kubernetes.context,
                 kubeconfig=config.kubernetes.kubeconfig,
                 # Installs the Dagster chart and pulls images the way the tier does.
@@ -329,6 +330,9 @@ class Sandbox(pulumi.ComponentResource):
             "expiresAt": self.expires_at,
             "dagsterUrl": self.dagster.url_port_forward_command,
             **self._metastore_outputs(),
+            "createdAt": self.lease.createdAt,
+            "paused": self._settings.config.paused,
+            "tier": self.tier.stack,
         }
 
     def _metastore_outputs(self) -> dict[str, Any]:

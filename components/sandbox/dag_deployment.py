@@ -83,6 +83,8 @@ class SandboxDagsterArgs:
     """Secret whose keys become environment of the code server and every run pod."""
     schedules: bool
     sensors: bool
+    paused: bool = False
+    """``sandbox:paused``: no Dagster pod runs; run storage and everything holding data stay."""
     kubectl_context: str | None = None
     """kubeconfig context named in the port-forward command; None means the current context."""
     kubeconfig: str | None = None
@@ -156,6 +158,7 @@ class SandboxDagster(pulumi.ComponentResource):
                 postgres=PostgresConnection.to(self.run_storage.host, run_database),
                 schedules=args.schedules,
                 sensors=args.sensors,
+                paused=args.paused,
                 kubectl_context=args.kubectl_context,
                 kubeconfig=args.kubeconfig,
                 chart=_locate_dagster_chart(args),

@@ -124,6 +124,8 @@ class DagsterHostArgs:
     """Namespace of run Jobs; unset means ``namespace``, the only one the chart grants RBAC in."""
     schedules: bool = False
     sensors: bool = False
+    paused: bool = False
+    """Run no Dagster pod (webserver, daemon, code server); objects holding no data stay declared."""
     max_concurrent_runs: int = 4
     create_rbac: bool = True
     """Let the chart create its (namespaced) Role and RoleBinding for launching run Jobs."""
@@ -270,7 +272,7 @@ def dagster_values(args: DagsterHostArgs, *, password_secret_name: str) -> dict[
         "telemetry": {"enabled": False},
         "ingress": {"enabled": False},
         "dagsterWebserver": {
-            "replicaCount": 1,
+            "replicaCount": 0 if args.paused else 1,
             "nameOverride": WEBSERVER_NAME,
             "service": {"type": "ClusterIP", "port": WEBSERVER_PORT},
             "labels": pod_labels,
@@ -278,7 +280,9 @@ def dagster_values(args: DagsterHostArgs, *, password_secret_name: str) -> dict[
             **security,
         },
         "dagsterDaemon": {
-            "enabled": True,
+            # The chart fixes the daemon's replicas at 1: only `enabled` takes it away. It keeps no
+            # state of its own (heartbeats, queued runs and ticks live in run storage).
+            "enabled": not args.paused,
             "runCoordinator": {
                 "enabled": True,
                 "type": "QueuedRunCoordinator",
@@ -293,8 +297,10 @@ def dagster_values(args: DagsterHostArgs, *, password_secret_name: str) -> dict[
             "config": {"k8sRunLauncher": _run_launcher(args, pod_labels)},
         },
         "dagster-user-deployments": {
+            # Paused: the subchart (code server Deployment, Service, env ConfigMaps; replicas fixed at
+            # 1) goes, while `enabled` keeps the workspace that names the code location for resume.
             "enabled": True,
-            "enableSubchart": True,
+            "enableSubchart": not args.paused,
             "deployments": [_deployment(args, pod_labels, security)],
         },
     }

@@ -1,0 +1,186 @@
+"""``gc``: which sandboxes to reclaim and why, and reclaiming them.
+
+A sandbox is reclaimed when it expired (``expiresAt`` passed) or its git branch is gone from the
+remote. With ``pause_idle``, an expired sandbox whose branch still exists is paused instead. A stack
+whose update is running is left alone, and tier stacks never reach this module. Orphan lakeFS
+branches (``sbx-*`` that no stack names) are reclaimed only when every stack could be read and none
+is updating: otherwise one of them might own the branch.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from components.lakefs.errors import LakeFSError, UncommittedChangesError
+from pipeline_sandbox_cli import operations
+from pipeline_sandbox_cli.backend import StackBackend
+from pipeline_sandbox_cli.inventory import Inventory, Sandbox
+from pipeline_sandbox_cli.lakefs_view import LakeFSAccess, OrphanBranch, reclaim_orphan
+from pipeline_sandbox_cli.operations import Outcome
+
+Action = Literal["destroy", "pause", "keep"]
+TAIL_LINES = 20
+
+
+@dataclass(frozen=True)
+class GcItem:
+    """One sandbox's verdict: what gc does to it and why."""
+
+    sandbox: Sandbox
+    action: Action
+    reasons: tuple[str, ...]
+    outcome: Outcome | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "stack": self.sandbox.stack,
+            "gitBranch": self.sandbox.git_branch,
+            "lakefsBranch": self.sandbox.lakefs_branch,
+            "action": self.action,
+            "reasons": list(self.reasons),
+            "outcome": self.outcome.to_json() if self.outcome else None,
+        }
+
+
+def plan(
+    inventory: Inventory, now: datetime, remote_heads: set[str] | None, *, pause_idle: bool, remote: str
+) -> list[GcItem]:
+    """What gc would do to each deployed sandbox; ``remote_heads`` None skips the branch check."""
+    items = []
+    for sandbox in inventory.deployed():
+        reasons = []
+        if sandbox.expired(now):
+            reasons.append(f"expired at {sandbox.outputs.get('expiresAt')}")
+        branch_gone = remote_heads is not None and sandbox.git_branch not in remote_heads
+        if branch_gone:
+            reasons.append(f"git branch {sandbox.git_branch!r} is gone from {remote}")
+        items.append(_verdict(sandbox, reasons, branch_gone=branch_gone, pause_idle=pause_idle))
+    return items
+
+
+def _verdict(sandbox: Sandbox, reasons: list[str], *, branch_gone: bool, pause_idle: bool) -> GcItem:
+    if not reasons:
+        return GcItem(sandbox, "keep", ("not expired, branch exists",))
+    if sandbox.summary.update_in_progress:
+        return GcItem(sandbox, "keep", (*reasons, "left alone: an update is running"))
+    if pause_idle and not branch_gone:
+        if sandbox.paused:
+            return GcItem(sandbox, "keep", (*reasons, "already paused"))
+        return GcItem(sandbox, "pause", (*reasons, "paused instead (--pause-idle; its branch exists)"))
+    return GcItem(sandbox, "destroy", tuple(reasons))
+
+
+@dataclass
+class Runner:
+    """Carries out a plan: bounded parallelism, progress on ``progress``, engine output kept per stack.
+
+    Args:
+        backend: Where the stacks are.
+        project_dir: The project checkout (pausing runs the program from there).
+        parallel: Most engine runs at once.
+        progress: Receives one line per step (stderr).
+        stream: Also pass every engine line to ``progress``, prefixed with its stack.
+        repositories: Sandbox stack -> its lakeFS repository, for the commands that resolve a refusal.
+    """
+
+    backend: StackBackend
+    project_dir: Path
+    parallel: int
+    progress: Callable[[str], None]
+    stream: bool = False
+    repositories: dict[str, str] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def run(self, items: list[GcItem], *, remove_stacks: bool) -> list[GcItem]:
+        work = [item for item in items if item.action != "keep"]
+        counter = iter(range(1, len(work) + 1))
+
+        def one(item: GcItem) -> GcItem:
+            with self._lock:
+                number = next(counter)
+            stack = item.sandbox.stack
+            self._say(f"[{number}/{len(work)}] {stack}: {item.action} ({'; '.join(item.reasons)})")
+            started, tail = time.monotonic(), collections.deque[str](maxlen=TAIL_LINES)
+            outcome = self._apply(item, self._collector(stack, tail), remove_stacks)
+            took = time.monotonic() - started
+            self._say(f"[{number}/{len(work)}] {stack}: {outcome.status} in {took:.1f}s")
+            if not outcome.ok and tail and outcome.status == "failed":
+                self._say("\n".join(f"  {stack} | {line}" for line in tail))
+            return GcItem(item.sandbox, item.action, item.reasons, outcome)
+
+        with ThreadPoolExecutor(max_workers=max(1, self.parallel)) as pool:
+            done = {id(item): result for item, result in zip(work, pool.map(one, work), strict=True)}
+        return [done.get(id(item), item) for item in items]
+
+    def _apply(self, item: GcItem, on_output: Callable[[str], None], remove_stacks: bool) -> Outcome:
+        sandbox = item.sandbox
+        if item.action == "pause":
+            return operations.set_paused(
+                self.backend,
+                sandbox.stack,
+                True,
+                on_output,
+                git_branch=sandbox.git_branch,
+                project_dir=self.project_dir,
+            )
+        outcome = operations.destroy(
+            self.backend,
+            sandbox.stack,
+            on_output,
+            lakefs_branch=sandbox.lakefs_branch,
+            repository=self.repositories.get(sandbox.stack),
+        )
+        if outcome.status == "destroyed" and remove_stacks:
+            return operations.remove(self.backend, sandbox.stack)
+        return outcome
+
+    def _collector(self, stack: str, tail: collections.deque[str]) -> Callable[[str], None]:
+        def collect(line: str) -> None:
+            text = line.rstrip("\n")
+            tail.append(text)
+            if self.stream:
+                self._say(f"  {stack} | {text}")
+
+        return collect
+
+    def _say(self, line: str) -> None:
+        with self._lock:
+            self.progress(line)
+
+
+def reclaim_orphans(
+    orphans: list[tuple[LakeFSAccess, OrphanBranch]], progress: Callable[[str], None]
+) -> list[Outcome]:
+    """Archives and deletes each orphan branch through the safe delete; one at a time."""
+    outcomes = []
+    for number, (access, orphan) in enumerate(orphans, start=1):
+        progress(f"[{number}/{len(orphans)}] lakeFS branch {orphan.name}: reclaiming (archive, then delete)")
+        try:
+            reclaim_orphan(access, orphan.name)
+        except UncommittedChangesError as exc:
+            outcome = Outcome(
+                orphan.name,
+                "refused",
+                str(exc),
+                (
+                    f'keep them: lakectl commit lakefs://{access.repository}/{orphan.name} -m "<message>", '
+                    "then run gc again",
+                    f"drop them (your choice, not undoable): lakectl branch reset "
+                    f"lakefs://{access.repository}/{orphan.name}, then run gc again",
+                ),
+            )
+        except LakeFSError as exc:
+            outcome = Outcome(orphan.name, "failed", str(exc))
+        else:
+            outcome = Outcome(orphan.name, "destroyed", "archived, then deleted")
+        progress(f"[{number}/{len(orphans)}] lakeFS branch {orphan.name}: {outcome.status}")
+        outcomes.append(outcome)
+    return outcomes
