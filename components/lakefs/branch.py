@@ -49,12 +49,11 @@ from components.lakefs.opt_in import (
     forget_unreachable_opted_in,
 )
 from components.lakefs.provider import (
-    BRANCH_ID,
-    REPOSITORY_ID,
+    BRANCH_RULE,
+    REPOSITORY_RULE,
     LakeFSProvider,
     Rule,
     is_str,
-    matches,
     resource_id,
 )
 from components.lakefs.tier_guard import refuse_unless_default_protected, tier_credentials_hint
@@ -99,8 +98,8 @@ class BranchProvider(LakeFSProvider):
     """CRUD of one lakeFS branch; see the module docstring for the semantics."""
 
     rules: ClassVar[tuple[Rule, ...]] = (
-        ("repository", matches(REPOSITORY_ID), "must match ^[a-z0-9][a-z0-9-]{2,62}$"),
-        ("branch", matches(BRANCH_ID), "must match ^\\w[-\\w]*$ (no '/', '.' or spaces)"),
+        REPOSITORY_RULE,
+        BRANCH_RULE,
         ("sourceRef", is_str, "must be a branch, tag or commit id"),
         ("discardUncommitted", lambda v: isinstance(v, bool), "must be true or false"),
         ("archive", lambda v: isinstance(v, bool), "must be true or false"),

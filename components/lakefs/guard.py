@@ -36,13 +36,12 @@ from components.lakefs.branch import branch_identity, inspect_for_delete
 from components.lakefs.connection import LakeFSConnection, LakeFSResource
 from components.lakefs.opt_in import discard_uncommitted_opted_in, forget_unreachable_opted_in
 from components.lakefs.provider import (
-    BRANCH_ID,
-    REPOSITORY_ID,
+    BRANCH_RULE,
+    REPOSITORY_RULE,
     LakeFSProvider,
     Rule,
     changed_keys,
     is_str,
-    matches,
     resource_id,
 )
 
@@ -70,8 +69,8 @@ class BranchDeleteGuardProvider(LakeFSProvider):
     """Offline create/read/update; delete runs the guarded branch's read-only delete checks."""
 
     rules: ClassVar[tuple[Rule, ...]] = (
-        ("repository", matches(REPOSITORY_ID), "must match ^[a-z0-9][a-z0-9-]{2,62}$"),
-        ("branch", matches(BRANCH_ID), "must match ^\\w[-\\w]*$ (no '/', '.' or spaces)"),
+        REPOSITORY_RULE,
+        BRANCH_RULE,
         ("sourceCommit", is_str, "must be the guarded branch's source commit"),
         ("discardUncommitted", lambda v: isinstance(v, bool), "must be true or false"),
     )

@@ -36,7 +36,7 @@ import pulumi.dynamic as dyn
 from components.lakefs import errors
 from components.lakefs.client import Session
 from components.lakefs.connection import LakeFSConnection, LakeFSResource
-from components.lakefs.provider import REPOSITORY_ID, LakeFSProvider, Rule, matches
+from components.lakefs.provider import REPOSITORY_RULE, LakeFSProvider, Rule
 
 MAX_ATTEMPTS = 5
 
@@ -73,7 +73,7 @@ class BranchProtectionProvider(LakeFSProvider):
     """Adds and removes our patterns in a repository's branch protection rules."""
 
     rules: ClassVar[tuple[Rule, ...]] = (
-        ("repository", matches(REPOSITORY_ID), "must match ^[a-z0-9][a-z0-9-]{2,62}$"),
+        REPOSITORY_RULE,
         ("patterns", _patterns_ok, "must be a list of non-empty patterns"),
     )
     replace_keys: ClassVar[tuple[str, ...]] = ("repository",)

@@ -32,6 +32,12 @@ def matches(pattern: re.Pattern[str]) -> Callable[[Any], bool]:
     return lambda value: isinstance(value, str) and bool(pattern.match(value))
 
 
+REPOSITORY_RULE: Rule = ("repository", matches(REPOSITORY_ID), "must match ^[a-z0-9][a-z0-9-]{2,62}$")
+"""The `repository` input of every resource that lives in a repository."""
+BRANCH_RULE: Rule = ("branch", matches(BRANCH_ID), "must match ^\\w[-\\w]*$ (no '/', '.' or spaces)")
+"""The `branch` input of the resources that name one branch."""
+
+
 class LakeFSProvider(dyn.ResourceProvider):
     """Base provider: subclasses declare `rules`, `defaults` and `replace_keys`."""
 

@@ -22,7 +22,13 @@ import pulumi.dynamic as dyn
 
 from components.lakefs import errors
 from components.lakefs.connection import LakeFSConnection, LakeFSResource
-from components.lakefs.provider import REPOSITORY_ID, LakeFSProvider, Rule, is_str, matches, resource_id
+from components.lakefs.provider import (
+    REPOSITORY_RULE,
+    LakeFSProvider,
+    Rule,
+    is_str,
+    resource_id,
+)
 
 # lakeFS's tag id rule (git-check-ref-format, `ValidateTagID`), except that we also forbid "/":
 # the tag id is part of this resource's id and travels in URL paths.
@@ -54,7 +60,7 @@ class TagProvider(LakeFSProvider):
     """Create, adopt, read and delete one lakeFS tag."""
 
     rules: ClassVar[tuple[Rule, ...]] = (
-        ("repository", matches(REPOSITORY_ID), "must match ^[a-z0-9][a-z0-9-]{2,62}$"),
+        REPOSITORY_RULE,
         ("tag", _tag_ok, "must be a valid lakeFS tag id without '/', '~', spaces or '..'"),
         ("ref", is_str, "must be a branch, tag or commit id"),
     )
