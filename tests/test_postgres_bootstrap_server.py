@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from components.tier.data_plane import METASTORE_READER, READERS
 from components.tier.postgres_bootstrap import _SCRIPT, ensure_databases_script
 
 pytestmark = pytest.mark.postgres
@@ -146,7 +147,8 @@ def server() -> Iterator[Server]:
 
 
 def passwords(suffix: str = "") -> dict[str, str]:
-    return {db: f"{db}-password-{suffix or 'first'}" for db in CONSUMERS}
+    """Every role's password, as the Job's environment carries them: consumers and the tier's readers."""
+    return {role: f"{role}-password-{suffix or 'first'}" for role in [*CONSUMERS, *READERS]}
 
 
 def run_job_script(
@@ -155,7 +157,7 @@ def run_job_script(
     """What the Job's container runs: psql -v ON_ERROR_STOP=1 -f /scripts/ensure-databases.sql."""
     with tempfile.TemporaryDirectory() as scripts:
         script = Path(scripts) / _SCRIPT
-        script.write_text(ensure_databases_script(CONSUMERS))
+        script.write_text(ensure_databases_script(CONSUMERS, READERS))
         done = server.psql(
             "-v",
             "ON_ERROR_STOP=1",
@@ -173,6 +175,8 @@ def assert_each_consumer_owns_and_reaches_only_its_database(
     server: Server, consumer_passwords: dict[str, str]
 ) -> None:
     for db, password in consumer_passwords.items():
+        if db not in CONSUMERS:
+            continue
         assert (
             server.query(
                 "SELECT current_user || '@' || current_database()", user=db, password=password, database=db
@@ -201,12 +205,7 @@ def test_as_a_superuser_twice_every_consumer_gets_its_own_database(server: Serve
 
 
 def test_as_a_non_superuser_with_createrole_and_createdb_twice_as_on_rds(server: Server) -> None:
-    admin_password = "rds-like-master-password"
-    server.query(
-        f"CREATE ROLE {RDS_LIKE_ADMIN} LOGIN CREATEROLE CREATEDB PASSWORD '{admin_password}'",
-        user="postgres",
-        password=ADMIN_PASSWORD,
-    )
+    _, admin_password = _rds_like_admin(server)
     assert (
         server.query(
             f"SELECT rolsuper FROM pg_roles WHERE rolname = '{RDS_LIKE_ADMIN}'",
@@ -218,6 +217,73 @@ def test_as_a_non_superuser_with_createrole_and_createdb_twice_as_on_rds(server:
     for _ in range(2):
         run_job_script(server, RDS_LIKE_ADMIN, admin_password, passwords())
     assert_each_consumer_owns_and_reaches_only_its_database(server, passwords())
+
+
+def _rds_like_admin(server: Server) -> tuple[str, str]:
+    admin_password = "rds-like-master-password"
+    server.query(
+        f"CREATE ROLE {RDS_LIKE_ADMIN} LOGIN CREATEROLE CREATEDB PASSWORD '{admin_password}'",
+        user="postgres",
+        password=ADMIN_PASSWORD,
+    )
+    return RDS_LIKE_ADMIN, admin_password
+
+
+@pytest.mark.parametrize("admin", ["superuser", "rds-like"])
+def test_the_metastore_reader_never_gets_create_even_after_hives_own_grant(
+    server: Server, admin: str
+) -> None:
+    # A brand-new tier: the bootstrap runs first, then Hive's schema script as the metastore role,
+    # which ends with GRANT ALL ON SCHEMA public TO PUBLIC.
+    user, password = ("postgres", ADMIN_PASSWORD) if admin == "superuser" else _rds_like_admin(server)
+    run_job_script(server, user, password, passwords())
+    owner_password, reader_password = passwords()["metastore"], passwords()[METASTORE_READER]
+    hive = server.psql(
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-c",
+        'CREATE TABLE "TBLS" (id int); REVOKE ALL ON SCHEMA public FROM PUBLIC; '
+        "GRANT ALL ON SCHEMA public TO PUBLIC;",
+        user="metastore",
+        password=owner_password,
+        database="metastore",
+    )
+    assert hive.returncode == 0, hive.stderr  # Hive's script still runs through (warnings only)
+
+    assert (
+        server.query(
+            'SELECT count(*) FROM "TBLS"',
+            user=METASTORE_READER,
+            password=reader_password,
+            database="metastore",
+        )
+        == "0"
+    )
+    sneaky = server.psql(
+        "-c",
+        'BEGIN READ WRITE; CREATE TABLE "SNEAKY" (id int); COMMIT;',
+        user=METASTORE_READER,
+        password=reader_password,
+        database="metastore",
+    )
+    assert sneaky.returncode != 0
+    assert "permission denied for schema public" in sneaky.stderr
+
+
+def test_a_rerun_narrows_a_reader_someone_widened(server: Server) -> None:
+    run_job_script(server, "postgres", ADMIN_PASSWORD, passwords())
+    server.query(
+        f"ALTER ROLE {METASTORE_READER} CREATEDB CREATEROLE", user="postgres", password=ADMIN_PASSWORD
+    )
+
+    run_job_script(server, "postgres", ADMIN_PASSWORD, passwords())
+
+    attributes = server.query(
+        f"SELECT rolsuper OR rolcreatedb OR rolcreaterole FROM pg_roles WHERE rolname = '{METASTORE_READER}'",
+        user="postgres",
+        password=ADMIN_PASSWORD,
+    )
+    assert attributes == "f"
 
 
 def test_a_rerun_with_new_passwords_rotates_them(server: Server) -> None:

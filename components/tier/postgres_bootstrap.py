@@ -301,7 +301,11 @@ def _reader_lines(role: str, db: str) -> list[str]:
     metastore's schema Job runs after this Job on a new tier); ``GRANT ... ON ALL`` covers existing
     ones. The admin may do both as a superuser, or as a member of the owner role (see above).
     ``REVOKE CREATE ON SCHEMA public FROM PUBLIC`` is PostgreSQL 15's default, repeated for databases
-    that came from older versions.
+    that came from older versions. Hive's own schema script ends with ``GRANT ALL ON SCHEMA public TO
+    PUBLIC``, and on a new tier it runs after this Job: so the admin takes over the ``public`` schema
+    and grants the owner role only ``USAGE`` and ``CREATE`` on it. Run by a role that holds no grant
+    option, that GRANT grants nothing (PostgreSQL warns), and PUBLIC, the reader included, never gets
+    ``CREATE`` there. The owner still creates and upgrades its tables as before.
     """
     return [
         f"\\set name {role}",
@@ -309,11 +313,17 @@ def _reader_lines(role: str, db: str) -> list[str]:
         f"\\getenv password {_password_env(role)}",
         "SELECT format('CREATE ROLE %I LOGIN', :'name')",
         "  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'name') \\gexec",
-        "SELECT format('ALTER ROLE %I WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT PASSWORD %L',",
-        "  :'name', :'password') \\gexec",
+        "SELECT format('ALTER ROLE %I WITH LOGIN NOINHERIT PASSWORD %L', :'name', :'password') \\gexec",
+        # Only when someone widened the role: PostgreSQL 15 lets no non-superuser admin (RDS's) even
+        # restate NOSUPERUSER, so saying it unconditionally would fail there.
+        "SELECT format('ALTER ROLE %I NOSUPERUSER NOCREATEDB NOCREATEROLE', :'name')",
+        "  WHERE EXISTS (SELECT FROM pg_roles WHERE rolname = :'name'",
+        "    AND (rolsuper OR rolcreatedb OR rolcreaterole)) \\gexec",
         "SELECT format('ALTER ROLE %I SET default_transaction_read_only = on', :'name') \\gexec",
         "SELECT format('GRANT CONNECT ON DATABASE %I TO %I', :'database', :'name') \\gexec",
         "\\connect :database",
+        "ALTER SCHEMA public OWNER TO CURRENT_USER;",
+        "SELECT format('GRANT USAGE, CREATE ON SCHEMA public TO %I', :'database') \\gexec",
         "SELECT format('GRANT USAGE ON SCHEMA public TO %I', :'name') \\gexec",
         "SELECT format('GRANT SELECT ON ALL TABLES IN SCHEMA public TO %I', :'name') \\gexec",
         "SELECT format('GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO %I', :'name') \\gexec",
