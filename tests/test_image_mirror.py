@@ -110,6 +110,14 @@ def test_a_sandbox_installs_dagster_and_pulls_images_the_way_its_tier_does(tmp_p
     assert images - {CODE_IMAGE} <= all_images(tier)
 
 
+def test_a_sandboxs_metastore_fetches_its_jdbc_driver_from_the_tiers_maven_repository() -> None:
+    tier = tier_run("prod", {"tier:images": {"mavenRepository": "https://nexus.internal/maven"}})
+    sandbox = sandbox_run(SANDBOX, tier_outputs={PROD_TIER: as_stack_reference(tier)})
+    fetch = sandbox.named("metastore-deployment").inputs["spec"]["template"]["spec"]["initContainers"][0]
+    url = next(e["value"] for e in fetch["env"] if e["name"] == "URL")
+    assert url.startswith("https://nexus.internal/maven/org/postgresql/postgresql/")
+
+
 def test_a_sandbox_follows_its_tiers_oci_chart() -> None:
     tier = tier_run("prod", {"tier:charts": {"dagster": "oci://registry.internal/charts/dagster"}})
     sandbox = sandbox_run(SANDBOX, tier_outputs={PROD_TIER: as_stack_reference(tier)})

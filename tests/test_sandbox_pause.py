@@ -12,6 +12,7 @@ from tests.sandbox_support import LEASE, sandbox_run
 from tests.test_tier_chart_schemas import DAGSTER_SCHEMA_EXCERPT, sample_values
 
 CHART = "kubernetes:helm.sh/v4:Chart"
+METASTORE = "kubernetes:apps/v1:Deployment"
 BASE = {
     "sandbox:branch": "feature/orders",
     "sandbox:owner": "alice@example.com",
@@ -46,7 +47,7 @@ def test_paused_values_pass_the_chart_schema_excerpt() -> None:
     jsonschema.validate(sample_values(paused=True), DAGSTER_SCHEMA_EXCERPT)
 
 
-def test_pausing_changes_only_the_dagster_chart() -> None:
+def test_pausing_changes_only_the_dagster_chart_and_the_metastore_server() -> None:
     computed = {LEASE: _lease_kept}
     running = sandbox_run(BASE, computed=computed)
     paused = sandbox_run({**BASE, "sandbox:paused": True}, computed=computed)
@@ -58,9 +59,12 @@ def test_pausing_changes_only_the_dagster_chart() -> None:
         if before.get((r.type, r.name)) != r.inputs and not r.type.startswith("pulumi:")
     }
 
-    # The namespace, run storage (StatefulSet, volume, database Job), lakeFS branch and guard stay.
-    assert changed == {(CHART, "sandbox-dagster-host-chart")}
+    # The namespace, run storage (StatefulSet, volume, database Job), catalog database and seed,
+    # lakeFS branch and guard stay; Dagster and the metastore server scale to zero.
+    assert changed == {(CHART, "sandbox-dagster-host-chart"), (METASTORE, "metastore-deployment")}
     assert {(r.type, r.name) for r in paused.resources} == set(before)
+    assert paused.named("metastore-deployment").inputs["spec"]["replicas"] == 0
+    assert running.named("metastore-deployment").inputs["spec"]["replicas"] == 1
 
 
 def test_outputs_say_paused_created_and_tier() -> None:

@@ -225,7 +225,7 @@ def test_containers_are_bounded_and_unprivileged() -> None:
 
 
 @pytest.mark.parametrize(
-    ("overrides", "message"), [({"version": "3.1.3"}, "4.x"), ({"replicas": 0}, "replicas")]
+    ("overrides", "message"), [({"version": "3.1.3"}, "4.x"), ({"replicas": -1}, "replicas")]
 )
 def test_bad_args_are_rejected(overrides: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):

@@ -23,6 +23,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.config.mirror import MAVEN_CENTRAL
 from components.images import pull_reference
 from components.k8s import (
     ContainerResources,
@@ -36,7 +37,7 @@ from components.k8s import (
     secret_env,
     standard_labels,
 )
-from components.tier.metastore import HiveMetastore, HiveMetastoreArgs, MetastoreDatabase
+from components.tier.metastore import HiveMetastore, HiveMetastoreArgs, JdbcDriver, MetastoreDatabase
 from components.tier.postgres_bootstrap import PostgresDatabase, postgres_image
 
 SCRIPTS = Path(__file__).parent / "catalog_seed"
@@ -84,6 +85,10 @@ class SandboxCatalogArgs:
     """Hive databases to seed; None seeds every one."""
     image_registry: pulumi.Input[str] | None = None
     """The tier's ``imageRegistry``: the mirror the metastore and seed images are pulled from."""
+    maven_repository: pulumi.Input[str] = MAVEN_CENTRAL
+    """The tier's ``mavenRepository``: where the metastore downloads its JDBC driver."""
+    paused: bool = False
+    """``sandbox:paused``: the metastore server runs no pod (its catalog stays in the database)."""
 
 
 class SandboxCatalog(pulumi.ComponentResource):
@@ -130,6 +135,8 @@ class SandboxCatalog(pulumi.ComponentResource):
                 ),
                 external_schema=self.seed_job_name,
                 image_registry=args.image_registry,
+                jdbc_driver=JdbcDriver(repository=args.maven_repository),
+                replicas=0 if args.paused else 1,
             ),
             opts=child,
         )

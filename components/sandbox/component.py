@@ -234,6 +234,8 @@ class Sandbox(pulumi.ComponentResource):
                 branch=self._names.lakefs_branch,
                 include_databases=self._settings.config.metastore_databases,
                 image_registry=self.tier.get("imageRegistry"),
+                maven_repository=self.tier.get("mavenRepository"),
+                paused=self._settings.config.paused,
             ),
             opts=pulumi.ResourceOptions(parent=self, provider=self.provider),
         )

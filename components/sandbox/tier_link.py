@@ -15,6 +15,7 @@ from typing import Any
 import pulumi
 
 from components.charts import PUBLIC_REPOSITORIES, check_chart_source
+from components.config.mirror import MAVEN_CENTRAL
 from components.config.tier import HTTP_URL, postgres_version
 from components.images import check_registry
 
@@ -96,6 +97,7 @@ OPTIONAL_OUTPUTS: dict[str, tuple[Callable[[Any], bool], str, Any]] = {
         PUBLIC_REPOSITORIES["dagster"],
     ),
     "imageRegistry": (_accepted_by(check_registry), "a registry such as registry.internal:5000/mirror", None),
+    "mavenRepository": (_url, "an http(s) Maven repository URL", MAVEN_CENTRAL),
 }
 SECRET_OUTPUTS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "lakefsAccessKeyId": (_text, "an access key id"),

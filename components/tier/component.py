@@ -299,4 +299,5 @@ class Tier(pulumi.ComponentResource):
             # Sandboxes install Dagster and pull images the way their tier does.
             "dagsterChart": config.charts.dagster,
             "imageRegistry": config.images.registry,
+            "mavenRepository": config.images.maven_repository,
         }

@@ -25,6 +25,7 @@ from xml.sax.saxutils import escape
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.config.mirror import MAVEN_CENTRAL
 from components.config.tier import hive_version
 from components.images import pull_reference
 from components.k8s import (
@@ -62,13 +63,17 @@ class JdbcDriver:
     version: str = "42.7.7"
     sha256: str = "157963d60ae66d607e09466e8c0cdf8087e9cb20d0159899ffca96bca2528460"
     """Of ``postgresql-<version>.jar`` on Maven Central (42.7.7: as pinned by nixpkgs' postgresql-jdbc)."""
-    repository: str = "https://repo1.maven.org/maven2"
+    repository: pulumi.Input[str] = MAVEN_CENTRAL
+    """Maven repository it is downloaded from (``tier:images.mavenRepository``; a sandbox passes its
+    tier's ``mavenRepository``)."""
     fetch_image: str = "curlimages/curl:8.11.1"
     """Image with ``curl`` and ``sha256sum`` that runs the download."""
 
     @property
-    def url(self) -> str:
-        return f"{self.repository}/org/postgresql/postgresql/{self.version}/postgresql-{self.version}.jar"
+    def url(self) -> pulumi.Output[str]:
+        return pulumi.Output.concat(
+            self.repository, f"/org/postgresql/postgresql/{self.version}/postgresql-{self.version}.jar"
+        )
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[0-9a-f]{64}", self.sha256):
@@ -141,8 +146,8 @@ class HiveMetastoreArgs:
     def __post_init__(self) -> None:
         if isinstance(self.version, str):
             hive_version(self.version)
-        if self.replicas < 1:
-            raise ValueError(f"replicas must be at least 1, got {self.replicas}")
+        if self.replicas < 0:
+            raise ValueError(f"replicas must be 0 (paused) or more, got {self.replicas}")
 
 
 class HiveMetastore(pulumi.ComponentResource):
