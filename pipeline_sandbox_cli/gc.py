@@ -59,22 +59,51 @@ def plan(
         reasons = []
         if sandbox.expired(now):
             reasons.append(f"expired at {sandbox.outputs.get('expiresAt')}")
-        branch_gone = remote_heads is not None and sandbox.git_branch not in remote_heads
+        branch_gone, branch_note = _branch_check(sandbox, remote_heads, remote)
         if branch_gone:
-            reasons.append(f"git branch {sandbox.git_branch!r} is gone from {remote}")
-        items.append(_verdict(sandbox, reasons, branch_gone=branch_gone, pause_idle=pause_idle))
+            reasons.append(str(branch_note))
+        # A branch missing from the remote that does not count as gone is still said, so the user
+        # sees why the sandbox is kept (or reclaimed only for its expiry).
+        kept_note = None if branch_gone else branch_note
+        items.append(_verdict(sandbox, reasons, kept_note, branch_gone=branch_gone, pause_idle=pause_idle))
     return items
 
 
-def _verdict(sandbox: Sandbox, reasons: list[str], *, branch_gone: bool, pause_idle: bool) -> GcItem:
+def _branch_check(sandbox: Sandbox, remote_heads: set[str] | None, remote: str) -> tuple[bool, str | None]:
+    """Whether the sandbox's git branch is gone, and why (or why a branch missing from the remote
+    does not count); no note when the branch is there or the remote was not asked.
+
+    Only a branch known to be on a remote at deploy time (``gitBranchPushed``) can be gone: a branch
+    never pushed is a legitimate local-only sandbox, and a sandbox deployed before that output existed
+    cannot tell, so only expiry reclaims those.
+    """
+    branch = sandbox.git_branch
+    if remote_heads is None or branch in remote_heads:
+        return False, None
+    pushed = sandbox.git_branch_pushed
+    if pushed:
+        return True, f"git branch {branch!r} is gone from {remote}"
+    if pushed is False:
+        return False, f"git branch {branch!r} is not on {remote}, nor was it when deployed (local-only)"
+    return False, (
+        f"git branch {branch!r} is not on {remote}, but the sandbox predates the gitBranchPushed output, "
+        "so only expiry reclaims it (`pipeline-sandbox up` records it)"
+    )
+
+
+def _verdict(
+    sandbox: Sandbox, reasons: list[str], note: str | None, *, branch_gone: bool, pause_idle: bool
+) -> GcItem:
     if not reasons:
-        return GcItem(sandbox, "keep", ("not expired, branch exists",))
+        return GcItem(sandbox, "keep", ("not expired", note) if note else ("not expired, branch exists",))
+    if note:
+        reasons = [*reasons, note]
     if sandbox.summary.update_in_progress:
         return GcItem(sandbox, "keep", (*reasons, "left alone: an update is running"))
     if pause_idle and not branch_gone:
         if sandbox.paused:
             return GcItem(sandbox, "keep", (*reasons, "already paused"))
-        return GcItem(sandbox, "pause", (*reasons, "paused instead (--pause-idle; its branch exists)"))
+        return GcItem(sandbox, "pause", (*reasons, "paused instead (--pause-idle; its branch is not gone)"))
     return GcItem(sandbox, "destroy", tuple(reasons))
 
 

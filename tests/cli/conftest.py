@@ -72,8 +72,13 @@ class World:
         commits: int = 0,
         pushed: bool = True,
         paused: bool = False,
+        legacy: bool = False,
     ) -> FakeStack:
-        """A deployed sandbox of ``branch``: its lakeFS branch, its git branch, its stack."""
+        """A deployed sandbox of ``branch``: its lakeFS branch, its git branch, its stack.
+
+        ``pushed``: the git branch is pushed to the remote first, and the sandbox records it
+        (``gitBranchPushed``). ``legacy``: deployed before the git outputs existed (none of them).
+        """
         names = sandbox_names(branch)
         state = self.lakefs.state
         with state.lock:
@@ -86,7 +91,7 @@ class World:
         if pushed:
             git(self.project, "push", "--quiet", "origin", f"HEAD:refs/heads/{branch}")
         created = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
-        outputs = {
+        outputs: dict[str, Any] = {
             "gitBranch": branch,
             "lakefsBranch": names.lakefs_branch,
             "sourceRef": "main",
@@ -99,6 +104,8 @@ class World:
             "paused": paused,
             "tier": TIER,
         }
+        if not legacy:
+            outputs["gitBranchPushed"] = pushed
         config = {
             "sandbox:branch": branch,
             "sandbox:owner": f"{branch.rsplit('/', maxsplit=1)[-1]}@example.com",
@@ -106,6 +113,10 @@ class World:
         }
         finished = UpdateInfo("update", "succeeded", created, created + timedelta(minutes=3))
         return self.backend.add(FakeStack(stack or names.slug, outputs, config, [finished]))
+
+    def delete_remote_branch(self, branch: str) -> None:
+        """The branch is merged and deleted on the remote."""
+        git(self.project, "push", "--quiet", "origin", "--delete", branch)
 
     def branches(self) -> set[str]:
         with self.lakefs.state.lock:

@@ -20,7 +20,8 @@ def _lakefs_snapshot(world: World) -> tuple[set[str], dict[str, str]]:
 
 def test_dry_run_says_what_and_why_and_changes_nothing(world: World) -> None:
     world.sandbox("fix-1", expires_in=EXPIRED)
-    world.sandbox("fix-2", pushed=False)  # its git branch is not on the remote
+    world.sandbox("fix-2")
+    world.delete_remote_branch("fix-2")  # merged and deleted after the sandbox was deployed
     world.sandbox("fix-3")
     before = _lakefs_snapshot(world)
 
@@ -39,18 +40,58 @@ def test_dry_run_says_what_and_why_and_changes_nothing(world: World) -> None:
     assert _lakefs_snapshot(world) == before
 
 
+def test_a_sandbox_of_a_branch_never_pushed_is_not_gone(world: World) -> None:
+    local = world.sandbox("fix-local", pushed=False)
+
+    dry_run = world.run("gc", "--json")
+    result = world.run("gc", "--yes", "--remove-stacks")
+
+    [item] = dry_run.json()["sandboxes"]
+    assert item["action"] == "keep"
+    assert "nor was it when deployed (local-only)" in item["reasons"][-1]
+    assert result.code == 0, result.err
+    assert world.backend.mutations_of(local.name) == []
+    assert "sbx-fix-local" in world.branches()
+
+
+def test_a_never_pushed_sandbox_is_still_reclaimed_once_expired(world: World) -> None:
+    world.sandbox("fix-local", pushed=False, expires_in=EXPIRED)
+
+    [item] = world.run("gc", "--json").json()["sandboxes"]
+
+    assert item["action"] == "destroy"
+    assert item["reasons"][0].startswith("expired at")
+    assert "local-only" in item["reasons"][1]
+
+
+def test_a_sandbox_deployed_before_the_push_record_is_reclaimed_only_for_expiry(world: World) -> None:
+    fresh = world.sandbox("fix-old", legacy=True)
+    expired = world.sandbox("fix-older", legacy=True, expires_in=EXPIRED)
+    world.delete_remote_branch("fix-old")
+    world.delete_remote_branch("fix-older")
+
+    result = world.run("gc", "--json")
+
+    verdicts = {item["stack"]: item for item in result.json()["sandboxes"]}
+    assert verdicts[fresh.name]["action"] == "keep"
+    assert "predates the gitBranchPushed output" in verdicts[fresh.name]["reasons"][-1]
+    assert verdicts[expired.name]["action"] == "destroy"
+    assert not any("is gone from" in reason for reason in verdicts[expired.name]["reasons"])
+
+
 def test_a_branch_deleted_on_the_remote_makes_its_sandbox_a_candidate(world: World) -> None:
     world.sandbox("feature/merged")
     assert world.run("gc", "--json").json()["sandboxes"][0]["action"] == "keep"
 
-    git(world.project, "push", "--quiet", "origin", "--delete", "feature/merged")
+    world.delete_remote_branch("feature/merged")
 
     assert world.run("gc", "--json").json()["sandboxes"][0]["action"] == "destroy"
 
 
 def test_yes_destroys_through_the_safe_delete_and_leaves_the_rest(world: World) -> None:
     expired = world.sandbox("fix-1", expires_in=EXPIRED, commits=1)
-    gone = world.sandbox("fix-2", pushed=False)
+    gone = world.sandbox("fix-2")
+    world.delete_remote_branch("fix-2")
     kept = world.sandbox("fix-3")
 
     result = world.run("gc", "--yes")
@@ -226,7 +267,8 @@ def test_a_stack_named_like_a_branch_owns_it_before_it_has_outputs(world: World)
 
 def test_pause_idle_pauses_expired_sandboxes_whose_branch_exists(world: World) -> None:
     expired = world.sandbox("fix-1", expires_in=EXPIRED)
-    world.sandbox("fix-2", expires_in=EXPIRED, pushed=False)
+    world.sandbox("fix-2", expires_in=EXPIRED)
+    world.delete_remote_branch("fix-2")
 
     result = world.run("gc", "--yes", "--pause-idle", "--json")
 
