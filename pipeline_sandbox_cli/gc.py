@@ -15,10 +15,11 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
+from components.config.durations import format_duration
 from components.lakefs.errors import LakeFSError, UncommittedChangesError
 from pipeline_sandbox_cli import operations
 from pipeline_sandbox_cli.backend import StackBackend
@@ -183,6 +184,22 @@ class Runner:
     def _say(self, line: str) -> None:
         with self._lock:
             self.progress(line)
+
+
+def orphan_hold(orphan: OrphanBranch, now: datetime, min_age: timedelta) -> str | None:
+    """Why an orphan branch is left alone for now, or None when it may be reclaimed.
+
+    A branch younger than ``min_age`` (by its head commit) may belong to a sandbox whose first
+    ``pulumi up`` started after the stacks were read; one of unknown age might too.
+    """
+    head_date = orphan.facts.head_date
+    if orphan.facts.head is None:
+        return None
+    if head_date is None:
+        return "its age is unknown (no head commit date); left alone"
+    if now - head_date < min_age:
+        return f"younger than {format_duration(min_age)} (--orphan-min-age); a new sandbox may own it"
+    return None
 
 
 def reclaim_orphans(

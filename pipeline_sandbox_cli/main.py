@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import yaml
@@ -34,6 +34,19 @@ def _parallel(value: str) -> int:
     if not 1 <= number <= MAX_PARALLEL:
         raise argparse.ArgumentTypeError(f"expected a whole number from 1 to {MAX_PARALLEL}, got {value!r}")
     return number
+
+
+ORPHAN_MIN_AGE = timedelta(hours=1)
+
+
+def _duration(value: str) -> timedelta:
+    # Lazy: the config package imports pydantic, which --help must not pay for.
+    from components.config.durations import parse_duration  # noqa: PLC0415
+
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -125,6 +138,14 @@ def _add_gc(sub: argparse._SubParsersAction) -> None:
         "--orphans",
         action="store_true",
         help="also reclaim sbx-* lakeFS branches no stack owns (archive, then safe delete)",
+    )
+    p.add_argument(
+        "--orphan-min-age",
+        type=_duration,
+        default=ORPHAN_MIN_AGE,
+        metavar="AGE",
+        help="leave orphan branches whose head commit is younger than this alone: a sandbox whose first "
+        "`pulumi up` is under way may own one (default 1h; e.g. 12h, 2d)",
     )
     p.add_argument(
         "--jobs",

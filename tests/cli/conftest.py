@@ -27,6 +27,7 @@ ACCESS_KEY_ID = "AKIACLITESTS"
 SECRET = "cli-tests-secret-never-printed"
 REPOSITORY = "pipeline"
 TIER = f"{ORGANIZATION}/{PROJECT}/prod"
+MAIN_HEAD_AGE = timedelta(days=2)
 
 
 def git(directory: Path, *args: str) -> str:
@@ -142,6 +143,9 @@ def world(
     with state.lock:
         state.repos.pop(REPOSITORY, None)
         state.create_repository({"name": REPOSITORY, "storage_namespace": f"mem://cli/{tmp_path.name}"})
+        # As in a real repository, main's head is not brand new: branches made from it look as old.
+        repo = state.repos[REPOSITORY]
+        repo.commits[repo.branches["main"].head].creation_date -= int(MAIN_HEAD_AGE.total_seconds())
     remote, project = tmp_path / "remote.git", tmp_path / "project"
     subprocess.run(["git", "init", "--quiet", "--bare", str(remote)], check=True)
     project.mkdir()

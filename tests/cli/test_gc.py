@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from components.lakefs.opt_in import DISCARD_UNCOMMITTED_ENV
+from pipeline_sandbox_cli.backend import StackSummary
 from tests.cli.conftest import REPOSITORY, World, git
 from tests.cli.fake_backend import FakeStack
 
@@ -285,3 +286,78 @@ def test_bad_jobs_value_is_a_usage_error(world: World) -> None:
 
     assert result.code == 2
     assert "--jobs" in result.err
+
+
+def _young_orphan(world: World, name: str) -> None:
+    """An orphan-looking branch with a commit made just now (a sandbox's first `pulumi up` at work)."""
+    state = world.lakefs.state
+    with state.lock:
+        state.create_branch(REPOSITORY, {"name": name, "source": "main"})
+        state.stage(REPOSITORY, name, "fresh.parquet", b"new")
+        state.commit(REPOSITORY, name, {"message": "first run"})
+
+
+def test_orphans_younger_than_the_grace_period_are_left_alone(world: World) -> None:
+    _young_orphan(world, "sbx-new")
+    with world.lakefs.state.lock:
+        world.lakefs.state.create_branch(REPOSITORY, {"name": "sbx-lost", "source": "main"})
+
+    dry_run = world.run("gc", "--orphans", "--json")
+    result = world.run("gc", "--yes", "--orphans", "--json")
+
+    planned = {o["branch"]: o["outcome"] for o in dry_run.json()["orphans"]}
+    assert planned["sbx-lost"] is None
+    assert planned["sbx-new"]["status"] == "kept"
+    assert "younger than 1h" in planned["sbx-new"]["message"]
+    assert result.code == 0, result.err
+    outcomes = {o["branch"]: o["outcome"]["status"] for o in result.json()["orphans"]}
+    assert outcomes == {"sbx-new": "kept", "sbx-lost": "destroyed"}
+    assert "sbx-new" in world.branches() and "sbx-lost" not in world.branches()
+
+
+def test_orphan_min_age_sets_the_grace_period(world: World) -> None:
+    with world.lakefs.state.lock:
+        world.lakefs.state.create_branch(REPOSITORY, {"name": "sbx-lost", "source": "main"})
+
+    result = world.run("gc", "--yes", "--orphans", "--orphan-min-age", "3d", "--json")
+
+    assert result.json()["orphans"][0]["outcome"]["status"] == "kept"
+    assert "younger than 3d" in result.json()["orphans"][0]["outcome"]["message"]
+    assert "sbx-lost" in world.branches()
+
+
+def test_a_branch_whose_stack_appeared_after_the_first_read_is_not_reclaimed(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = world.lakefs.state
+    with state.lock:
+        state.create_branch(REPOSITORY, {"name": "sbx-race", "source": "main"})
+        state.create_branch(REPOSITORY, {"name": "sbx-lost", "source": "main"})
+    backend, list_stacks, reads = world.backend, world.backend.list_stacks, []
+
+    def listing_while_someone_deploys() -> list[StackSummary]:
+        # Between gc's first read and its reclaiming, another user's first `pulumi up` of a
+        # hand-named stack creates sbx-race and finishes.
+        reads.append(1)
+        if len(reads) == 2:
+            backend.add(FakeStack("carol-race", {"gitBranch": "race", "lakefsBranch": "sbx-race"}))
+        return list_stacks()
+
+    monkeypatch.setattr(backend, "list_stacks", listing_while_someone_deploys)
+
+    result = world.run("gc", "--yes", "--orphans", "--json")
+
+    assert result.code == 0, result.err
+    outcomes = {o["branch"]: o["outcome"] for o in result.json()["orphans"]}
+    assert outcomes["sbx-race"]["status"] == "kept"
+    assert "owns it now" in outcomes["sbx-race"]["message"]
+    assert outcomes["sbx-lost"]["status"] == "destroyed"
+    assert "sbx-race" in world.branches()
+    assert not any(tag.startswith("archive-sbx-race") for tag in world.tags())
+
+
+def test_bad_orphan_min_age_is_a_usage_error(world: World) -> None:
+    result = world.run("gc", "--orphans", "--orphan-min-age", "soon")
+
+    assert result.code == 2
+    assert "--orphan-min-age" in result.err and "12h" in result.err
