@@ -321,14 +321,14 @@ def down(args: argparse.Namespace, context: Context) -> int:
 
 def pause_or_resume(args: argparse.Namespace, context: Context) -> int:
     stack = target_stack(context.backend, context.project_dir, args.stack, args.branch, context.parallel)
-    git_branch = context.backend.outputs(stack).get("gitBranch")
+    deployed = context.backend.outputs(stack)
     paused = args.command == "pause"
     context.err(
         f"stack {stack}: {'pausing' if paused else 'resuming'} (sandbox:paused={str(paused).lower()})"
     )
     outcome = operations.set_paused(
         context.backend, stack, paused, context.engine_line,
-        git_branch=str(git_branch) if git_branch else None, project_dir=context.project_dir,
+        deployed=deployed, project_dir=context.project_dir,
     )  # fmt: skip
     return _report_outcome(args, context, outcome)
 

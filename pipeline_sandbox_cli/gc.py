@@ -158,7 +158,7 @@ class Runner:
                 sandbox.stack,
                 True,
                 on_output,
-                git_branch=sandbox.git_branch,
+                deployed=sandbox.outputs,
                 project_dir=self.project_dir,
             )
         outcome = operations.destroy(

@@ -197,7 +197,8 @@ def _add_pause_resume(sub: argparse._SubParsersAction) -> None:
             name,
             help=text,
             description=f"{text[0].upper()}{text[1:]}. The namespace, run storage, lakeFS branch and "
-            "catalog stay. Runs the program, so run it from a checkout of the sandbox's branch.",
+            "catalog stay. Runs the program, so run it from a checkout of the sandbox's branch at the "
+            "commit it was deployed at (its gitCommit output), unless sandbox:image pins the image.",
             epilog=EPILOG,
         )
         p.add_argument("stack", nargs="?", help="sandbox stack (default: the sandbox of the current branch)")

@@ -88,7 +88,8 @@ def test_the_warning_is_only_a_warning(git_checkout: Callable[..., Path]) -> Non
     assert run.one("kubernetes:helm.sh/v4:Chart")
 
 
-# gitBranchPushed: whether the branch was on a remote when deployed (gc's "branch gone" needs it).
+# gitBranchPushed: whether the branch was on a remote when deployed (gc's "branch gone" needs it);
+# gitCommit: the commit whose image a redeploy from the checkout would run (pause/resume check it).
 
 
 def test_a_branch_with_a_remote_tracking_ref_is_recorded_as_pushed(pushed_checkout: Path) -> None:
@@ -115,3 +116,8 @@ def test_an_explicit_sandbox_branch_is_looked_up_among_the_remote_tracking_refs(
     unknown = sandbox_run({**OWNER, "sandbox:branch": "feature/y"}, pushed_checkout, stack="bob-y")
     assert pushed.outputs["gitBranchPushed"] is True
     assert unknown.outputs["gitBranchPushed"] is False
+
+
+def test_the_deployed_commit_is_recorded_as_git_commit(pushed_checkout: Path) -> None:
+    head = git(pushed_checkout, "rev-parse", "HEAD")
+    assert sandbox_run(OWNER, pushed_checkout).outputs["gitCommit"] == head

@@ -329,6 +329,8 @@ class Sandbox(pulumi.ComponentResource):
         return {
             "gitBranch": self._settings.git_branch,
             "gitBranchPushed": self.git_branch_pushed,
+            # The checkout's HEAD (the default image's tag): pause/resume refuse to redeploy another.
+            **({"gitCommit": self._settings.commit} if self._settings.commit else {}),
             "lakefsBranch": self._names.lakefs_branch,
             "sourceRef": self.source_ref,
             "sourceCommit": self.source_commit,

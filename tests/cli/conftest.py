@@ -74,11 +74,14 @@ class World:
         pushed: bool = True,
         paused: bool = False,
         legacy: bool = False,
+        image: str | None = "r.example.com/p:1",
     ) -> FakeStack:
         """A deployed sandbox of ``branch``: its lakeFS branch, its git branch, its stack.
 
         ``pushed``: the git branch is pushed to the remote first, and the sandbox records it
         (``gitBranchPushed``). ``legacy``: deployed before the git outputs existed (none of them).
+        ``image``: ``sandbox:image``; None deploys the default image, tagged with the project's HEAD
+        (``gitCommit``).
         """
         names = sandbox_names(branch)
         state = self.lakefs.state
@@ -107,11 +110,13 @@ class World:
         }
         if not legacy:
             outputs["gitBranchPushed"] = pushed
+            outputs["gitCommit"] = git(self.project, "rev-parse", "HEAD")
         config = {
             "sandbox:branch": branch,
             "sandbox:owner": f"{branch.rsplit('/', maxsplit=1)[-1]}@example.com",
-            "sandbox:image": "r.example.com/p:1",
         }
+        if image is not None:
+            config["sandbox:image"] = image
         finished = UpdateInfo("update", "succeeded", created, created + timedelta(minutes=3))
         return self.backend.add(FakeStack(stack or names.slug, outputs, config, [finished]))
 
