@@ -175,6 +175,8 @@ def collect_garbage(args: argparse.Namespace, context: Context) -> int:
                 for s in inventory.deployed()
                 if (repo := facts.repository_of(s, context.default_tier))
             },
+            # A branch lakeFS says is gone has nothing uncommitted (BranchFacts counts 0).
+            uncommitted={stack: branch.uncommitted.value for stack, branch in facts.branches.items()},
         )
         items = runner.run(items, remove_stacks=args.remove_stacks)
         if args.orphans:

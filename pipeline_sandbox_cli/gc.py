@@ -22,7 +22,7 @@ from typing import Any, Literal
 from components.config.durations import format_duration
 from components.lakefs.errors import LakeFSError, UncommittedChangesError
 from pipeline_sandbox_cli import operations
-from pipeline_sandbox_cli.backend import StackBackend
+from pipeline_sandbox_cli.backend import BackendError, StackBackend
 from pipeline_sandbox_cli.inventory import Inventory, Sandbox
 from pipeline_sandbox_cli.lakefs_view import LakeFSAccess, OrphanBranch, reclaim_orphan
 from pipeline_sandbox_cli.operations import Outcome
@@ -119,6 +119,7 @@ class Runner:
         progress: Receives one line per step (stderr).
         stream: Also pass every engine line to ``progress``, prefixed with its stack.
         repositories: Sandbox stack -> its lakeFS repository, for the commands that resolve a refusal.
+        uncommitted: Sandbox stack -> its lakeFS branch's uncommitted changes (absent: unknown).
     """
 
     backend: StackBackend
@@ -127,6 +128,7 @@ class Runner:
     progress: Callable[[str], None]
     stream: bool = False
     repositories: dict[str, str] = field(default_factory=dict)
+    uncommitted: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def run(self, items: list[GcItem], *, remove_stacks: bool) -> list[GcItem]:
@@ -161,13 +163,16 @@ class Runner:
                 deployed=sandbox.outputs,
                 project_dir=self.project_dir,
             )
-        outcome = operations.destroy(
-            self.backend,
-            sandbox.stack,
-            on_output,
-            lakefs_branch=sandbox.lakefs_branch,
-            repository=self.repositories.get(sandbox.stack),
-        )
+        where = {"lakefs_branch": sandbox.lakefs_branch, "repository": self.repositories.get(sandbox.stack)}
+        try:
+            refusal = operations.discard_refusal(
+                self.backend, sandbox.stack, sandbox.outputs, self.uncommitted.get(sandbox.stack), **where
+            )
+        except BackendError as exc:
+            return Outcome(sandbox.stack, "failed", str(exc))
+        if refusal is not None:
+            return refusal
+        outcome = operations.destroy(self.backend, sandbox.stack, on_output, **where)
         if outcome.status == "destroyed" and remove_stacks:
             return operations.remove(self.backend, sandbox.stack)
         return outcome

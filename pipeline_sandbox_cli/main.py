@@ -118,7 +118,8 @@ def _add_gc(sub: argparse._SubParsersAction) -> None:
         description="Finds sandboxes that expired or whose git branch no longer exists on the remote, "
         "and sandbox lakeFS branches no stack owns. Without --yes nothing changes. With --yes each is "
         "destroyed through `pulumi destroy` (delete guard, archive tag, safe delete): uncommitted "
-        "changes refuse, and gc never discards them.",
+        "changes refuse, and gc never discards them: a stack whose own sandbox:discardUncommitted is "
+        "true (or unrecorded) is refused while it has any.",
         epilog=EPILOG,
     )
     p.add_argument("--yes", action="store_true", help="do it (default: only print what would happen)")
@@ -179,7 +180,8 @@ def _add_down(sub: argparse._SubParsersAction) -> None:
         "down",
         help="reclaim the current branch's sandbox through `pulumi destroy`",
         description="Destroys the branch's sandbox (delete guard, archive tag, safe delete). "
-        "Uncommitted lakeFS changes refuse it; it never discards them.",
+        "Uncommitted lakeFS changes refuse it, unless the stack itself sets "
+        "sandbox:discardUncommitted to true (then they are dropped, as `pulumi destroy` would).",
         epilog=EPILOG,
     )
     _branch_flag(p, "whose sandbox to reclaim")

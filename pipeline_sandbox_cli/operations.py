@@ -2,9 +2,11 @@
 
 Every destroy runs ``pulumi destroy`` through the backend, so the sandbox's delete guard and the
 branch's safe delete hold: uncommitted changes refuse the destroy before anything is deleted, and
-committed work is archived. The command never discards or forgets anything: both destroy-time opt-ins
-are forced off for every engine run it starts, whatever the caller's environment says; dropping
-changes stays a ``pulumi destroy`` the user runs on purpose.
+committed work is archived. Both destroy-time environment opt-ins are forced off for every engine run
+the command starts, whatever the caller's environment says. A stack's own
+``sandbox:discardUncommitted: true`` still makes its destroy drop uncommitted changes, so gc refuses
+such a stack while it has any (:func:`discard_refusal`); dropping changes stays a ``pulumi destroy``
+the user runs on purpose.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ REFUSAL_MARKERS = ("refusing to delete lakeFS branch", "uncommitted change")
 """Text of the delete guard's refusal (``components.lakefs.branch``), as the engine prints it."""
 PAUSED_KEY = "sandbox:paused"
 IMAGE_KEY = "sandbox:image"
+DISCARD_KEY = "sandbox:discardUncommitted"
+DISCARD_OUTPUT = "discardUncommitted"
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,50 @@ def refusal_resolutions(stack: str, lakefs_branch: str | None, repository: str |
     return (
         f'keep them: lakectl commit {where} -m "<message>", then run the command again',
         f"drop them (your choice, not undoable): {DISCARD_UNCOMMITTED_ENV}=1 pulumi destroy --stack {stack}",
+    )
+
+
+def discard_refusal(
+    backend: StackBackend,
+    stack: str,
+    deployed: Mapping[str, Any],
+    uncommitted: int | None,
+    *,
+    lakefs_branch: str | None,
+    repository: str | None,
+) -> Outcome | None:
+    """A refusal when destroying ``stack`` might drop uncommitted changes by the stack's own opt-in.
+
+    The command forces the environment opt-ins off, but ``sandbox:discardUncommitted: true`` in the
+    stack's config or state (its ``discardUncommitted`` output) makes the branch's safe delete drop
+    them. A stack that does not record the setting (deployed before that output) cannot be told apart,
+    so it is treated the same way. ``uncommitted`` None means lakeFS could not be asked.
+    """
+    recorded = deployed.get(DISCARD_OUTPUT)
+    in_config = backend.config(stack).get(DISCARD_KEY, "").strip().lower() == "true"
+    if not (in_config or recorded is True or recorded is None) or uncommitted == 0:
+        return None
+    if in_config or recorded is True:
+        why = f"stack {stack!r} sets {DISCARD_KEY}, so `pulumi destroy` would drop"
+    else:
+        why = (
+            f"stack {stack!r} does not record whether it discards (no {DISCARD_OUTPUT} output: deployed "
+            "before it existed), so `pulumi destroy` might drop"
+        )
+    what = (
+        "any uncommitted changes (lakeFS could not be asked how many)"
+        if uncommitted is None
+        else f"its {uncommitted} uncommitted change(s)"
+    )
+    where = f"lakefs://{repository or '<repository>'}/{lakefs_branch or '<lakefsBranch>'}"
+    return Outcome(
+        stack,
+        "refused",
+        f"{why} {what} on {where}; gc never discards. Nothing was changed.",
+        (
+            f'keep them: lakectl commit {where} -m "<message>", then run gc again',
+            f"drop them (your choice, not undoable): pulumi destroy --stack {stack}",
+        ),
     )
 
 

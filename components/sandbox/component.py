@@ -341,6 +341,9 @@ class Sandbox(pulumi.ComponentResource):
             **self._metastore_outputs(),
             "createdAt": self.lease.createdAt,
             "paused": self._settings.config.paused,
+            # What a destroy from this state does with uncommitted changes: gc reads it, since the
+            # state's value, not the (maybe absent) local config, is what `pulumi destroy` uses.
+            "discardUncommitted": self._settings.config.discard_uncommitted,
             "tier": self.tier.stack,
         }
 

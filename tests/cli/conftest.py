@@ -75,13 +75,14 @@ class World:
         paused: bool = False,
         legacy: bool = False,
         image: str | None = "r.example.com/p:1",
+        discard: bool = False,
     ) -> FakeStack:
         """A deployed sandbox of ``branch``: its lakeFS branch, its git branch, its stack.
 
         ``pushed``: the git branch is pushed to the remote first, and the sandbox records it
         (``gitBranchPushed``). ``legacy``: deployed before the git outputs existed (none of them).
         ``image``: ``sandbox:image``; None deploys the default image, tagged with the project's HEAD
-        (``gitCommit``).
+        (``gitCommit``). ``discard``: ``sandbox:discardUncommitted`` set (config and state).
         """
         names = sandbox_names(branch)
         state = self.lakefs.state
@@ -111,12 +112,15 @@ class World:
         if not legacy:
             outputs["gitBranchPushed"] = pushed
             outputs["gitCommit"] = git(self.project, "rev-parse", "HEAD")
+            outputs["discardUncommitted"] = discard
         config = {
             "sandbox:branch": branch,
             "sandbox:owner": f"{branch.rsplit('/', maxsplit=1)[-1]}@example.com",
         }
         if image is not None:
             config["sandbox:image"] = image
+        if discard:
+            config["sandbox:discardUncommitted"] = "true"
         finished = UpdateInfo("update", "succeeded", created, created + timedelta(minutes=3))
         return self.backend.add(FakeStack(stack or names.slug, outputs, config, [finished]))
 

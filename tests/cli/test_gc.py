@@ -361,3 +361,45 @@ def test_bad_orphan_min_age_is_a_usage_error(world: World) -> None:
 
     assert result.code == 2
     assert "--orphan-min-age" in result.err and "12h" in result.err
+
+
+def test_a_stack_that_opted_into_discarding_is_refused_while_it_has_uncommitted_changes(
+    world: World,
+) -> None:
+    dirty = world.sandbox("fix-1", expires_in=EXPIRED, uncommitted=2, discard=True)
+    clean = world.sandbox("fix-2", expires_in=EXPIRED, discard=True)
+
+    result = world.run("gc", "--yes", "--json")
+
+    assert result.code == 1
+    outcomes = {item["stack"]: item["outcome"] for item in result.json()["sandboxes"]}
+    assert outcomes[clean.name]["status"] == "destroyed"
+    refused = outcomes[dirty.name]
+    assert refused["status"] == "refused"
+    assert "sets sandbox:discardUncommitted" in refused["message"]
+    assert "2 uncommitted change(s)" in refused["message"]
+    assert any("pulumi destroy --stack sbx-fix-1" in way for way in refused["resolve"])
+    assert world.backend.mutations_of(dirty.name) == []
+    with world.lakefs.state.lock:
+        assert len(world.lakefs.state.repos[REPOSITORY].branches["sbx-fix-1"].staged) == 2
+
+
+def test_the_discard_setting_in_state_counts_without_local_config(world: World) -> None:
+    # A nightly CI gc: no stack config on that machine, the setting only in the stack's state.
+    stack = world.sandbox("fix-1", expires_in=EXPIRED, uncommitted=1, discard=True)
+    stack.config.clear()
+
+    [item] = world.run("gc", "--yes", "--json").json()["sandboxes"]
+
+    assert item["outcome"]["status"] == "refused"
+    assert "sbx-fix-1" in world.branches()
+
+
+def test_a_stack_that_does_not_record_the_setting_is_refused_while_dirty(world: World) -> None:
+    stack = world.sandbox("fix-1", expires_in=EXPIRED, uncommitted=1, legacy=True)
+
+    [item] = world.run("gc", "--yes", "--json").json()["sandboxes"]
+
+    assert item["outcome"]["status"] == "refused"
+    assert "does not record whether it discards" in item["outcome"]["message"]
+    assert world.backend.mutations_of(stack.name) == []
