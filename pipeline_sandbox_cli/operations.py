@@ -36,7 +36,8 @@ class Outcome:
 
     target: str
     status: str
-    """``destroyed``, ``removed``, ``paused``, ``resumed``, ``refused`` or ``failed``."""
+    """``destroyed``, ``removed``, ``paused``, ``resumed``, ``kept`` (an orphan left alone), ``refused``
+    or ``failed``."""
     message: str = ""
     resolve: tuple[str, ...] = field(default=())
     """Commands that resolve a refusal, for the user to choose from."""
