@@ -1,5 +1,5 @@
 """What the local git checkout says: the branch, the commit, the author's e-mail, and whether the
-commit is published (committed cleanly and on a remote).
+commit and a branch are published (committed cleanly and on a remote).
 
 Read once per program run through the ``git`` command (local only, never the network). Every field
 is None when git cannot say, so callers can ask the user to set the matching config key instead.
@@ -52,6 +52,21 @@ def is_on_a_remote(directory: str | Path, commit: str) -> bool | None:
     """
     output = _git_output(str(directory), "branch", "--remotes", "--contains", commit)
     return None if output is None else bool(output.strip())
+
+
+def has_remote_tracking_branch(directory: str | Path, branch: str) -> bool | None:
+    """Whether some remote of the checkout has a remote-tracking ref for ``branch``
+    (``refs/remotes/<remote>/<branch>``), as far as this clone knows.
+
+    Nothing is fetched: a branch pushed from another clone counts only after ``git fetch``. None when
+    git cannot say.
+    """
+    remotes = _git_output(str(directory), "remote")
+    refs = _git_output(str(directory), "for-each-ref", "--format=%(refname)", "refs/remotes/")
+    if remotes is None or refs is None:
+        return None
+    known = set(refs.split())
+    return any(f"refs/remotes/{remote}/{branch}" in known for remote in remotes.split())
 
 
 def _git(directory: str, *args: str) -> str | None:

@@ -154,9 +154,15 @@ def collect_garbage(args: argparse.Namespace, context: Context) -> int:
     inventory = _inventory(context)
     facts = gather(context.backend, inventory, context.default_tier, context.parallel)
     _warn_lakefs(context, facts)
-    items = gc.plan(inventory, context.now(), heads, pause_idle=args.pause_idle, remote=args.remote)
+    now = context.now()
+    items = gc.plan(inventory, now, heads, pause_idle=args.pause_idle, remote=args.remote)
     orphans = _orphans(context, inventory, facts)
-    orphan_outcomes: list[Outcome] = []
+    held = [
+        Outcome(orphan.name, "kept", reason)
+        for _, orphan in orphans
+        if (reason := gc.orphan_hold(orphan, now, args.orphan_min_age))
+    ]
+    orphan_outcomes: list[Outcome] = list(held)
     if args.yes:
         runner = gc.Runner(
             context.backend,
@@ -169,21 +175,30 @@ def collect_garbage(args: argparse.Namespace, context: Context) -> int:
                 for s in inventory.deployed()
                 if (repo := facts.repository_of(s, context.default_tier))
             },
+            # A branch lakeFS says is gone has nothing uncommitted (BranchFacts counts 0).
+            uncommitted={stack: branch.uncommitted.value for stack, branch in facts.branches.items()},
         )
         items = runner.run(items, remove_stacks=args.remove_stacks)
         if args.orphans:
-            orphan_outcomes = _reclaim_orphans(context, inventory, orphans)
+            kept = {o.target for o in held}
+            candidates = [(a, o) for a, o in orphans if o.name not in kept]
+            orphan_outcomes += _reclaim_orphans(context, candidates)
     _report_gc(args, context, items, orphans, orphan_outcomes)
     failed = [i for i in items if i.outcome and not i.outcome.ok] + [o for o in orphan_outcomes if not o.ok]
     return EXIT_FAILED if failed or inventory.unreadable else EXIT_OK
 
 
+def _owned_branches(inventory: Inventory) -> set[str]:
+    """lakeFS branches some sandbox stack owns: the one its outputs name, or its own name."""
+    owned = {s.lakefs_branch for s in inventory.deployed() if s.lakefs_branch}
+    # A stack named like a branch (the naming convention) owns it even before it has outputs.
+    return owned | {s.stack for s in inventory.sandboxes}
+
+
 def _orphans(
     context: Context, inventory: Inventory, facts: LakeFSFacts
 ) -> list[tuple[LakeFSAccess, OrphanBranch]]:
-    owned = {s.lakefs_branch for s in inventory.deployed() if s.lakefs_branch}
-    # A stack named like a branch (the naming convention) owns it even before it has outputs.
-    owned |= {s.stack for s in inventory.sandboxes}
+    owned = _owned_branches(inventory)
     found: list[tuple[LakeFSAccess, OrphanBranch]] = []
     tiers = set(facts.accesses) | {context.default_tier}
     tier_accesses(context.backend, tiers - set(facts.accesses) - set(facts.unavailable), facts)
@@ -198,9 +213,16 @@ def _orphans(
     return found
 
 
-def _reclaim_orphans(
-    context: Context, inventory: Inventory, orphans: list[tuple[LakeFSAccess, OrphanBranch]]
-) -> list[Outcome]:
+def _reclaim_orphans(context: Context, orphans: list[tuple[LakeFSAccess, OrphanBranch]]) -> list[Outcome]:
+    """Reclaims the orphans that are still orphans now.
+
+    The stacks are read again first: a sandbox whose first ``pulumi up`` started after gc's first read
+    has a stack by now (a stack exists before its branch does), so its branch is skipped here.
+    """
+    if not orphans:
+        return []
+    context.err("reading stacks again before reclaiming orphan lakeFS branches ...")
+    inventory = read_inventory(context.backend, parallel=context.parallel)
     blockers = sorted(inventory.unreadable) + inventory.busy
     if blockers:
         context.err(
@@ -208,7 +230,12 @@ def _reclaim_orphans(
             "updating, and may own one of them; run gc again later"
         )
         return []
-    return gc.reclaim_orphans([(a, o) for a, o in orphans if o.facts.head is not None], context.err)
+    owned = _owned_branches(inventory)
+    now_owned = [
+        Outcome(o.name, "kept", "a sandbox stack owns it now") for _, o in orphans if o.name in owned
+    ]
+    still = [(a, o) for a, o in orphans if o.name not in owned and o.facts.head is not None]
+    return now_owned + gc.reclaim_orphans(still, context.err)
 
 
 def _report_gc(
@@ -296,14 +323,14 @@ def down(args: argparse.Namespace, context: Context) -> int:
 
 def pause_or_resume(args: argparse.Namespace, context: Context) -> int:
     stack = target_stack(context.backend, context.project_dir, args.stack, args.branch, context.parallel)
-    git_branch = context.backend.outputs(stack).get("gitBranch")
+    deployed = context.backend.outputs(stack)
     paused = args.command == "pause"
     context.err(
         f"stack {stack}: {'pausing' if paused else 'resuming'} (sandbox:paused={str(paused).lower()})"
     )
     outcome = operations.set_paused(
         context.backend, stack, paused, context.engine_line,
-        git_branch=str(git_branch) if git_branch else None, project_dir=context.project_dir,
+        deployed=deployed, project_dir=context.project_dir,
     )  # fmt: skip
     return _report_outcome(args, context, outcome)
 

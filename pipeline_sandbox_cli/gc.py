@@ -15,13 +15,14 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
+from components.config.durations import format_duration
 from components.lakefs.errors import LakeFSError, UncommittedChangesError
 from pipeline_sandbox_cli import operations
-from pipeline_sandbox_cli.backend import StackBackend
+from pipeline_sandbox_cli.backend import BackendError, StackBackend
 from pipeline_sandbox_cli.inventory import Inventory, Sandbox
 from pipeline_sandbox_cli.lakefs_view import LakeFSAccess, OrphanBranch, reclaim_orphan
 from pipeline_sandbox_cli.operations import Outcome
@@ -59,22 +60,51 @@ def plan(
         reasons = []
         if sandbox.expired(now):
             reasons.append(f"expired at {sandbox.outputs.get('expiresAt')}")
-        branch_gone = remote_heads is not None and sandbox.git_branch not in remote_heads
+        branch_gone, branch_note = _branch_check(sandbox, remote_heads, remote)
         if branch_gone:
-            reasons.append(f"git branch {sandbox.git_branch!r} is gone from {remote}")
-        items.append(_verdict(sandbox, reasons, branch_gone=branch_gone, pause_idle=pause_idle))
+            reasons.append(str(branch_note))
+        # A branch missing from the remote that does not count as gone is still said, so the user
+        # sees why the sandbox is kept (or reclaimed only for its expiry).
+        kept_note = None if branch_gone else branch_note
+        items.append(_verdict(sandbox, reasons, kept_note, branch_gone=branch_gone, pause_idle=pause_idle))
     return items
 
 
-def _verdict(sandbox: Sandbox, reasons: list[str], *, branch_gone: bool, pause_idle: bool) -> GcItem:
+def _branch_check(sandbox: Sandbox, remote_heads: set[str] | None, remote: str) -> tuple[bool, str | None]:
+    """Whether the sandbox's git branch is gone, and why (or why a branch missing from the remote
+    does not count); no note when the branch is there or the remote was not asked.
+
+    Only a branch known to be on a remote at deploy time (``gitBranchPushed``) can be gone: a branch
+    never pushed is a legitimate local-only sandbox, and a sandbox deployed before that output existed
+    cannot tell, so only expiry reclaims those.
+    """
+    branch = sandbox.git_branch
+    if remote_heads is None or branch in remote_heads:
+        return False, None
+    pushed = sandbox.git_branch_pushed
+    if pushed:
+        return True, f"git branch {branch!r} is gone from {remote}"
+    if pushed is False:
+        return False, f"git branch {branch!r} is not on {remote}, nor was it when deployed (local-only)"
+    return False, (
+        f"git branch {branch!r} is not on {remote}, but the sandbox predates the gitBranchPushed output, "
+        "so only expiry reclaims it (`pipeline-sandbox up` records it)"
+    )
+
+
+def _verdict(
+    sandbox: Sandbox, reasons: list[str], note: str | None, *, branch_gone: bool, pause_idle: bool
+) -> GcItem:
     if not reasons:
-        return GcItem(sandbox, "keep", ("not expired, branch exists",))
+        return GcItem(sandbox, "keep", ("not expired", note) if note else ("not expired, branch exists",))
+    if note:
+        reasons = [*reasons, note]
     if sandbox.summary.update_in_progress:
         return GcItem(sandbox, "keep", (*reasons, "left alone: an update is running"))
     if pause_idle and not branch_gone:
         if sandbox.paused:
             return GcItem(sandbox, "keep", (*reasons, "already paused"))
-        return GcItem(sandbox, "pause", (*reasons, "paused instead (--pause-idle; its branch exists)"))
+        return GcItem(sandbox, "pause", (*reasons, "paused instead (--pause-idle; its branch is not gone)"))
     return GcItem(sandbox, "destroy", tuple(reasons))
 
 
@@ -89,6 +119,7 @@ class Runner:
         progress: Receives one line per step (stderr).
         stream: Also pass every engine line to ``progress``, prefixed with its stack.
         repositories: Sandbox stack -> its lakeFS repository, for the commands that resolve a refusal.
+        uncommitted: Sandbox stack -> its lakeFS branch's uncommitted changes (absent: unknown).
     """
 
     backend: StackBackend
@@ -97,6 +128,7 @@ class Runner:
     progress: Callable[[str], None]
     stream: bool = False
     repositories: dict[str, str] = field(default_factory=dict)
+    uncommitted: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def run(self, items: list[GcItem], *, remove_stacks: bool) -> list[GcItem]:
@@ -128,16 +160,19 @@ class Runner:
                 sandbox.stack,
                 True,
                 on_output,
-                git_branch=sandbox.git_branch,
+                deployed=sandbox.outputs,
                 project_dir=self.project_dir,
             )
-        outcome = operations.destroy(
-            self.backend,
-            sandbox.stack,
-            on_output,
-            lakefs_branch=sandbox.lakefs_branch,
-            repository=self.repositories.get(sandbox.stack),
-        )
+        where = {"lakefs_branch": sandbox.lakefs_branch, "repository": self.repositories.get(sandbox.stack)}
+        try:
+            refusal = operations.discard_refusal(
+                self.backend, sandbox.stack, sandbox.outputs, self.uncommitted.get(sandbox.stack), **where
+            )
+        except BackendError as exc:
+            return Outcome(sandbox.stack, "failed", str(exc))
+        if refusal is not None:
+            return refusal
+        outcome = operations.destroy(self.backend, sandbox.stack, on_output, **where)
         if outcome.status == "destroyed" and remove_stacks:
             return operations.remove(self.backend, sandbox.stack)
         return outcome
@@ -154,6 +189,22 @@ class Runner:
     def _say(self, line: str) -> None:
         with self._lock:
             self.progress(line)
+
+
+def orphan_hold(orphan: OrphanBranch, now: datetime, min_age: timedelta) -> str | None:
+    """Why an orphan branch is left alone for now, or None when it may be reclaimed.
+
+    A branch younger than ``min_age`` (by its head commit) may belong to a sandbox whose first
+    ``pulumi up`` started after the stacks were read; one of unknown age might too.
+    """
+    head_date = orphan.facts.head_date
+    if orphan.facts.head is None:
+        return None
+    if head_date is None:
+        return "its age is unknown (no head commit date); left alone"
+    if now - head_date < min_age:
+        return f"younger than {format_duration(min_age)} (--orphan-min-age); a new sandbox may own it"
+    return None
 
 
 def reclaim_orphans(

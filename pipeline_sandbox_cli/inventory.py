@@ -54,6 +54,13 @@ class Sandbox:
         return self.text(SANDBOX_OUTPUT)
 
     @property
+    def git_branch_pushed(self) -> bool | None:
+        """Whether the git branch was on a remote when deployed; None for sandboxes deployed before
+        the ``gitBranchPushed`` output existed."""
+        value = self.outputs.get("gitBranchPushed")
+        return value if isinstance(value, bool) else None
+
+    @property
     def paused(self) -> bool:
         return self.outputs.get("paused") is True
 

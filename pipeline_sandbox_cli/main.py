@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import yaml
@@ -34,6 +34,19 @@ def _parallel(value: str) -> int:
     if not 1 <= number <= MAX_PARALLEL:
         raise argparse.ArgumentTypeError(f"expected a whole number from 1 to {MAX_PARALLEL}, got {value!r}")
     return number
+
+
+ORPHAN_MIN_AGE = timedelta(hours=1)
+
+
+def _duration(value: str) -> timedelta:
+    # Lazy: the config package imports pydantic, which --help must not pay for.
+    from components.config.durations import parse_duration  # noqa: PLC0415
+
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -105,7 +118,8 @@ def _add_gc(sub: argparse._SubParsersAction) -> None:
         description="Finds sandboxes that expired or whose git branch no longer exists on the remote, "
         "and sandbox lakeFS branches no stack owns. Without --yes nothing changes. With --yes each is "
         "destroyed through `pulumi destroy` (delete guard, archive tag, safe delete): uncommitted "
-        "changes refuse, and gc never discards them.",
+        "changes refuse, and gc never discards them: a stack whose own sandbox:discardUncommitted is "
+        "true (or unrecorded) is refused while it has any.",
         epilog=EPILOG,
     )
     p.add_argument("--yes", action="store_true", help="do it (default: only print what would happen)")
@@ -125,6 +139,14 @@ def _add_gc(sub: argparse._SubParsersAction) -> None:
         "--orphans",
         action="store_true",
         help="also reclaim sbx-* lakeFS branches no stack owns (archive, then safe delete)",
+    )
+    p.add_argument(
+        "--orphan-min-age",
+        type=_duration,
+        default=ORPHAN_MIN_AGE,
+        metavar="AGE",
+        help="leave orphan branches whose head commit is younger than this alone: a sandbox whose first "
+        "`pulumi up` is under way may own one (default 1h; e.g. 12h, 2d)",
     )
     p.add_argument(
         "--jobs",
@@ -158,7 +180,8 @@ def _add_down(sub: argparse._SubParsersAction) -> None:
         "down",
         help="reclaim the current branch's sandbox through `pulumi destroy`",
         description="Destroys the branch's sandbox (delete guard, archive tag, safe delete). "
-        "Uncommitted lakeFS changes refuse it; it never discards them.",
+        "Uncommitted lakeFS changes refuse it, unless the stack itself sets "
+        "sandbox:discardUncommitted to true (then they are dropped, as `pulumi destroy` would).",
         epilog=EPILOG,
     )
     _branch_flag(p, "whose sandbox to reclaim")
@@ -176,7 +199,8 @@ def _add_pause_resume(sub: argparse._SubParsersAction) -> None:
             name,
             help=text,
             description=f"{text[0].upper()}{text[1:]}. The namespace, run storage, lakeFS branch and "
-            "catalog stay. Runs the program, so run it from a checkout of the sandbox's branch.",
+            "catalog stay. Runs the program, so run it from a checkout of the sandbox's branch at the "
+            "commit it was deployed at (its gitCommit output), unless sandbox:image pins the image.",
             epilog=EPILOG,
         )
         p.add_argument("stack", nargs="?", help="sandbox stack (default: the sandbox of the current branch)")

@@ -153,6 +153,8 @@ def gc_text(
             age = f"{(now - facts.head_date).days}d" if facts.head_date else NONE
             done = outcomes.get(orphan.name)
             result = done.status if done else ("would reclaim (--orphans)" if dry_run else "left alone")
+            if done and done.status == "kept":
+                result = f"kept: {done.message}"
             orphan_rows.append(
                 [f"{access.repository}/{orphan.name}", (facts.head or "gone")[:12], str(facts.uncommitted),
                  age, result]

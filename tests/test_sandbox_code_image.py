@@ -86,3 +86,38 @@ def test_the_warning_is_only_a_warning(git_checkout: Callable[..., Path]) -> Non
     run = sandbox_run(OWNER, checkout)
     assert image_warnings(run)
     assert run.one("kubernetes:helm.sh/v4:Chart")
+
+
+# gitBranchPushed: whether the branch was on a remote when deployed (gc's "branch gone" needs it);
+# gitCommit: the commit whose image a redeploy from the checkout would run (pause/resume check it).
+
+
+def test_a_branch_with_a_remote_tracking_ref_is_recorded_as_pushed(pushed_checkout: Path) -> None:
+    assert sandbox_run(OWNER, pushed_checkout).outputs["gitBranchPushed"] is True
+
+
+def test_a_local_only_branch_is_recorded_as_not_pushed(pushed_checkout: Path) -> None:
+    git(pushed_checkout, "checkout", "--quiet", "-b", "feature/local-only")
+    run = sandbox_run({**OWNER, "sandbox:image": "registry.example.com/pipeline:7"}, pushed_checkout)
+    assert run.outputs["gitBranch"] == "feature/local-only"
+    assert run.outputs["gitBranchPushed"] is False
+
+
+def test_a_checkout_without_remotes_is_recorded_as_not_pushed(git_checkout: Callable[..., Path]) -> None:
+    assert sandbox_run(OWNER, git_checkout(branch="feature/x")).outputs["gitBranchPushed"] is False
+
+
+def test_an_explicit_sandbox_branch_is_looked_up_among_the_remote_tracking_refs(
+    pushed_checkout: Path,
+) -> None:
+    # CI: a detached checkout of the commit, the branch named in config.
+    git(pushed_checkout, "checkout", "--quiet", "--detach")
+    pushed = sandbox_run({**OWNER, "sandbox:branch": "feature/x"}, pushed_checkout)
+    unknown = sandbox_run({**OWNER, "sandbox:branch": "feature/y"}, pushed_checkout, stack="bob-y")
+    assert pushed.outputs["gitBranchPushed"] is True
+    assert unknown.outputs["gitBranchPushed"] is False
+
+
+def test_the_deployed_commit_is_recorded_as_git_commit(pushed_checkout: Path) -> None:
+    head = git(pushed_checkout, "rev-parse", "HEAD")
+    assert sandbox_run(OWNER, pushed_checkout).outputs["gitCommit"] == head

@@ -247,3 +247,8 @@ def test_the_namespace_enforces_the_baseline_pod_security_standard_at_the_cluste
     assert labels["pod-security.kubernetes.io/enforce"] == "baseline"
     assert labels["pod-security.kubernetes.io/enforce-version"] == "v1.32"
     assert labels["pod-security.kubernetes.io/warn"] == "restricted"
+
+
+def test_the_discard_setting_is_an_output_for_gc() -> None:
+    assert sandbox_run(BASE).outputs["discardUncommitted"] is False
+    assert sandbox_run({**BASE, "sandbox:discardUncommitted": True}).outputs["discardUncommitted"] is True

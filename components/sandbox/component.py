@@ -18,6 +18,7 @@ import pulumi_kubernetes as k8s
 from components.cluster import kubernetes_provider
 from components.config import SandboxStackConfig
 from components.config.sandbox import MetastoreMode
+from components.gitinfo import has_remote_tracking_branch
 from components.k8s import PART_OF, opaque_secret, pod_security_admission_labels, standard_labels
 from components.k8s.names import service_host
 from components.lakefs import Branch, BranchArgs, BranchDeleteGuard, BranchDeleteGuardArgs, LakeFSConnection
@@ -60,6 +61,11 @@ class Sandbox(pulumi.ComponentResource):
         self._names = settings.names
         tier_stack = qualify_stack_name(settings.config.tier, pulumi.get_organization(), pulumi.get_project())
         self._isolated = settings.config.metastore is MetastoreMode.ISOLATED
+        # Asked of local git at deploy time (no fetch): gc calls a branch "gone" from the remote only
+        # if it was known to be there, so a sandbox of a never-pushed branch is not reclaimed as gone.
+        self.git_branch_pushed = (
+            has_remote_tracking_branch(settings.checkout.directory, settings.git_branch) is True
+        )
         self.catalog: SandboxCatalog | None = None
         self.tier = link_tier(
             f"{name}-tier", tier_stack, catalog=self._isolated, opts=pulumi.ResourceOptions(parent=self)
@@ -324,6 +330,9 @@ class Sandbox(pulumi.ComponentResource):
         """The stack outputs of a sandbox stack (camelCase, the contract users script against)."""
         return {
             "gitBranch": self._settings.git_branch,
+            "gitBranchPushed": self.git_branch_pushed,
+            # The checkout's HEAD (the default image's tag): pause/resume refuse to redeploy another.
+            **({"gitCommit": self._settings.commit} if self._settings.commit else {}),
             "lakefsBranch": self._names.lakefs_branch,
             "sourceRef": self.source_ref,
             "sourceCommit": self.source_commit,
@@ -334,6 +343,9 @@ class Sandbox(pulumi.ComponentResource):
             **self._metastore_outputs(),
             "createdAt": self.lease.createdAt,
             "paused": self._settings.config.paused,
+            # What a destroy from this state does with uncommitted changes: gc reads it, since the
+            # state's value, not the (maybe absent) local config, is what `pulumi destroy` uses.
+            "discardUncommitted": self._settings.config.discard_uncommitted,
             "tier": self.tier.stack,
         }
 

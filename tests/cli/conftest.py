@@ -27,6 +27,7 @@ ACCESS_KEY_ID = "AKIACLITESTS"
 SECRET = "cli-tests-secret-never-printed"
 REPOSITORY = "pipeline"
 TIER = f"{ORGANIZATION}/{PROJECT}/prod"
+MAIN_HEAD_AGE = timedelta(days=2)
 
 
 def git(directory: Path, *args: str) -> str:
@@ -72,8 +73,17 @@ class World:
         commits: int = 0,
         pushed: bool = True,
         paused: bool = False,
+        legacy: bool = False,
+        image: str | None = "r.example.com/p:1",
+        discard: bool = False,
     ) -> FakeStack:
-        """A deployed sandbox of ``branch``: its lakeFS branch, its git branch, its stack."""
+        """A deployed sandbox of ``branch``: its lakeFS branch, its git branch, its stack.
+
+        ``pushed``: the git branch is pushed to the remote first, and the sandbox records it
+        (``gitBranchPushed``). ``legacy``: deployed before the git outputs existed (none of them).
+        ``image``: ``sandbox:image``; None deploys the default image, tagged with the project's HEAD
+        (``gitCommit``). ``discard``: ``sandbox:discardUncommitted`` set (config and state).
+        """
         names = sandbox_names(branch)
         state = self.lakefs.state
         with state.lock:
@@ -86,7 +96,7 @@ class World:
         if pushed:
             git(self.project, "push", "--quiet", "origin", f"HEAD:refs/heads/{branch}")
         created = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
-        outputs = {
+        outputs: dict[str, Any] = {
             "gitBranch": branch,
             "lakefsBranch": names.lakefs_branch,
             "sourceRef": "main",
@@ -99,13 +109,24 @@ class World:
             "paused": paused,
             "tier": TIER,
         }
+        if not legacy:
+            outputs["gitBranchPushed"] = pushed
+            outputs["gitCommit"] = git(self.project, "rev-parse", "HEAD")
+            outputs["discardUncommitted"] = discard
         config = {
             "sandbox:branch": branch,
             "sandbox:owner": f"{branch.rsplit('/', maxsplit=1)[-1]}@example.com",
-            "sandbox:image": "r.example.com/p:1",
         }
+        if image is not None:
+            config["sandbox:image"] = image
+        if discard:
+            config["sandbox:discardUncommitted"] = "true"
         finished = UpdateInfo("update", "succeeded", created, created + timedelta(minutes=3))
         return self.backend.add(FakeStack(stack or names.slug, outputs, config, [finished]))
+
+    def delete_remote_branch(self, branch: str) -> None:
+        """The branch is merged and deleted on the remote."""
+        git(self.project, "push", "--quiet", "origin", "--delete", branch)
 
     def branches(self) -> set[str]:
         with self.lakefs.state.lock:
@@ -131,6 +152,9 @@ def world(
     with state.lock:
         state.repos.pop(REPOSITORY, None)
         state.create_repository({"name": REPOSITORY, "storage_namespace": f"mem://cli/{tmp_path.name}"})
+        # As in a real repository, main's head is not brand new: branches made from it look as old.
+        repo = state.repos[REPOSITORY]
+        repo.commits[repo.branches["main"].head].creation_date -= int(MAIN_HEAD_AGE.total_seconds())
     remote, project = tmp_path / "remote.git", tmp_path / "project"
     subprocess.run(["git", "init", "--quiet", "--bare", str(remote)], check=True)
     project.mkdir()

@@ -162,7 +162,11 @@ class FakeBackend:
         repo, branch = tier["lakefsRepository"], fake.outputs["lakefsBranch"]
         props = {
             "archive": fake.config.get("sandbox:archive", "true") == "true",
-            "discardUncommitted": fake.config.get("sandbox:discardUncommitted") == "true",
+            # The engine deletes with the state's inputs: the deployed value (its output) wins over
+            # the local config, which a machine running gc may not even have.
+            "discardUncommitted": fake.outputs.get(
+                "discardUncommitted", fake.config.get("sandbox:discardUncommitted") == "true"
+            ),
             "sourceCommit": fake.outputs.get("sourceCommit"),
         }
         try:

@@ -191,3 +191,58 @@ def test_pause_of_a_tier_stack_is_a_usage_error(world: World) -> None:
 
     assert result.code == 2
     assert world.backend.mutations_of("prod") == []
+
+
+def _new_commit(world: World) -> tuple[str, str]:
+    """Moves the project checkout's HEAD on; returns (old, new) commit ids."""
+    old = git(world.project, "rev-parse", "HEAD")
+    git(world.project, "commit", "--quiet", "--allow-empty", "-m", "newer work")
+    return old, git(world.project, "rev-parse", "HEAD")
+
+
+def test_resume_refuses_from_a_checkout_at_another_commit(world: World) -> None:
+    stack = world.sandbox("fix-1", image=None, paused=True)  # runs the image tagged with its commit
+    deployed, here = _new_commit(world)
+
+    result = world.run("resume", "sbx-fix-1")
+
+    assert result.code == 1
+    assert "refused" in result.out
+    assert deployed in result.out and here in result.out
+    assert f"git checkout {deployed}" in result.out and "sandbox:image" in result.out
+    assert world.backend.mutations_of(stack.name) == []
+
+
+def test_pause_at_the_deployed_commit_or_with_a_pinned_image_runs(world: World) -> None:
+    world.sandbox("fix-1", image=None)
+    assert world.run("pause", "sbx-fix-1").code == 0
+
+    world.sandbox("fix-2")  # sandbox:image pins what runs, whatever the checkout's HEAD
+    _new_commit(world)
+    assert world.run("pause", "sbx-fix-2").code == 0
+
+
+def test_pause_refuses_a_sandbox_that_does_not_record_its_commit(world: World) -> None:
+    stack = world.sandbox("fix-1", image=None, legacy=True)
+
+    result = world.run("pause", "sbx-fix-1", "--json")
+
+    assert result.code == 1
+    assert result.json()["status"] == "refused"
+    message = result.json()["message"]
+    assert "gitCommit" in message and "pulumi config set sandbox:image" in message
+    assert "pipeline-sandbox up --stack sbx-fix-1" in message
+    assert world.backend.mutations_of(stack.name) == []
+
+
+def test_gc_pause_idle_refuses_to_pause_from_another_commit(world: World) -> None:
+    stack = world.sandbox("fix-1", image=None, expires_in=-timedelta(hours=2))
+    _new_commit(world)
+
+    result = world.run("gc", "--yes", "--pause-idle", "--json")
+
+    assert result.code == 1
+    [item] = result.json()["sandboxes"]
+    assert item["outcome"]["status"] == "refused"
+    assert "runs the code image of commit" in item["outcome"]["message"]
+    assert world.backend.mutations_of(stack.name) == []
